@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, then pytest on two workers. Installs Fashion-MNIST from Debian when root.
+source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
+cd "$ROOT"
+if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "mlplab: installing dataset-fashion-mnist (Debian package)" >&2
+  (apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1; }) \
+    || echo "mlplab: could not install dataset-fashion-mnist; real-data tests will fail" >&2
+fi
+ruff check src tests benchmarks
+python -m pytest -n 2 "$@"

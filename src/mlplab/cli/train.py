@@ -1,0 +1,130 @@
+"""``mlplab train``: train a network from flags or a preset, show progress, write metrics and figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mlplab.atomic import write_json
+from mlplab.cli import display
+from mlplab.cli.options import BATCH, HIDDEN, NONNEG, POSITIVE
+from mlplab.layers import ACTIVATIONS
+from mlplab.network import INITS
+from mlplab.optim import SCHEDULES
+from mlplab.presets import DESCRIPTIONS, PRESETS
+from mlplab.runner import RunConfig, RunResult, run
+
+D = RunConfig()
+
+
+def _default(name: str) -> str:
+    value = getattr(D, name)
+    if name == "hidden":
+        value = ",".join(map(str, value))
+    if name == "batch_size" and value is None:
+        value = "full"
+    return f" [default: {value}]"
+
+
+def _opt(*decls: str, help: str, key: str | None = None, **kwargs) -> click.Option:
+    """A train option whose help ends with its default, read from RunConfig (``key``)."""
+    return click.option(*decls, help=help + (_default(key) if key else ""), **kwargs)
+
+
+UNIT = click.FloatRange(0, 1, max_open=True)
+PRESET_HELP = "Start from a named configuration; other flags override it. " + "; ".join(
+    f"{k}: {v}" for k, v in DESCRIPTIONS.items()
+)
+TRAIN_OPTIONS = [
+    _opt("--preset", type=click.Choice(sorted(PRESETS)), help=PRESET_HELP),
+    _opt("--dataset", "-d", key="dataset",
+         help="Dataset name (circles, moons, xor, spiral, blobs, sine, …) or a file path."),
+    _opt("--n-samples", type=click.IntRange(min=10), help="Toy sets: number of points. [default: 1000]"),
+    _opt("--noise", type=NONNEG, key="noise", help="Toy sets: noise level."),
+    _opt("--hidden", type=HIDDEN, key="hidden", help="Hidden layer sizes: 10, or 256,128."),
+    _opt("--activation", type=click.Choice(list(ACTIVATIONS)), key="activation", help="Hidden activation σ."),
+    _opt("--output", type=click.Choice(["softmax", "identity", "sigmoid"]), key="output", help="Output function."),
+    _opt("--loss", type=click.Choice(["cross_entropy", "mse"]), key="loss", help="Loss."),
+    _opt("--optimizer", type=click.Choice(["sgd", "adam"]), key="optimizer", help="Optimizer."),
+    _opt("--lr", type=POSITIVE, key="lr", help="Learning rate η."),
+    _opt("--momentum", type=UNIT, key="momentum", help="SGD momentum μ."),
+    _opt("--nesterov/--no-nesterov", default=None, help="Nesterov momentum (SGD with momentum > 0)."),
+    _opt("--weight-decay", type=NONNEG, key="weight_decay", help="L2 weight decay λ on weights."),
+    _opt("--schedule", type=click.Choice(list(SCHEDULES)), key="schedule", help="Learning-rate schedule."),
+    _opt("--batch-size", "-b", type=BATCH, key="batch_size",
+         help="Batch size: 1 is online SGD, 'full' is batch gradient descent."),
+    _opt("--epochs", "-e", type=click.IntRange(min=1), key="epochs", help="Epochs."),
+    _opt("--patience", type=click.IntRange(min=1),
+         help="Early stopping: stop after this many epochs without validation improvement. [default: off]"),
+    _opt("--init", type=click.Choice(list(INITS)), key="init",
+         help="Weight init (auto: He for ReLU, Glorot otherwise; normal: N(0, σ²))."),
+    _opt("--init-scale", type=POSITIVE, key="init_scale", help="σ of the 'normal' init."),
+    _opt("--dropout", type=UNIT, key="dropout", help="Dropout probability on hidden units."),
+    _opt("--seed", type=int, key="seed", help="Random seed (data, init, shuffling)."),
+    _opt("--dtype", type=click.Choice(["float32", "float64"]), key="dtype", help="Floating-point type."),
+    _opt("--val-fraction", type=UNIT, key="val_fraction", help="Share held out for validation."),
+    _opt("--test-fraction", type=UNIT, key="test_fraction",
+         help="Share held out for test (datasets without their own test set)."),
+]
+
+
+def config_from_flags(ctx: click.Context, preset: str | None, flags: dict) -> RunConfig:
+    """RunConfig defaults, then the preset, then every flag given on the command line."""
+    given = {k: v for k, v in flags.items()
+             if ctx.get_parameter_source(k) == click.core.ParameterSource.COMMANDLINE}
+    return D.with_(**{**PRESETS.get(preset or "", {}), **given})
+
+
+def train_options(func):
+    for option in reversed(TRAIN_OPTIONS):
+        func = option(func)
+    return func
+
+
+@click.command("train")
+@train_options
+@click.option("--out", "-o", type=click.Path(file_okay=False),
+              help="Folder for metrics.json and the PNG figures. [default: runs/DATASET]")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="Also write the metrics JSON to this file.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary table.")
+@click.pass_context
+def train_cmd(ctx: click.Context, preset, out, json_path, quiet, **flags) -> None:
+    """Train a network; with no flags, the lab's 2-10-2 tanh network on the circles set.
+
+    Writes OUT/metrics.json ({"config", "history", "test"}), OUT/curves.png and, for 2-D data,
+    OUT/boundary.png.
+    """
+    config = config_from_flags(ctx, preset, flags)
+    out_dir = Path(out) if out else Path("runs") / Path(config.dataset).stem
+    progress = display.EpochProgress(config.epochs, enabled=not quiet)
+    with progress:
+        result = run(config, callbacks=[progress])
+    written = write_outputs(result, out_dir, json_path)
+    if not quiet:
+        display.summary(result, written)
+
+
+def write_outputs(result: RunResult, out_dir: Path, json_path: str | None) -> list[Path]:
+    """metrics.json, curves.png and, for 2-D inputs, boundary.png; returns the paths written."""
+    from mlplab import plots
+    from mlplab.runner import predict_original
+
+    metrics = result.as_json()
+    written = [out_dir / "metrics.json", out_dir / "curves.png"]
+    write_json(written[0], metrics)
+    plots.plot_history(result.history, written[1], title=f"{result.config.dataset}: {result.net.sizes}")
+    ds = result.prepared.dataset
+    if ds.X.shape[1] == 2 and ds.task == "classification":
+        path = out_dir / "boundary.png"
+        acc = result.test_accuracy
+        plots.plot_decision_boundary(
+            lambda X: predict_original(result.net, result.prepared.scaler, X), ds.X, ds.y, path,
+            title=f"{ds.name}, {result.config.activation}: test accuracy {acc:.3f}",
+        )
+        written.append(path)
+    if json_path:
+        write_json(json_path, metrics)
+        written.append(Path(json_path))
+    return written

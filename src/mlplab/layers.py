@@ -1,0 +1,113 @@
+"""Layers: the affine map and the activations. Each class's backward sits right below its forward.
+
+Rows are samples: x (B, n_in), W (n_in, n_out), b (n_out,), z and a (B, n_out). This is the lab's
+h̃ = W_h x + b_h written for a batch of row vectors, so our W is the transpose of the lab's W_h.
+
+Everything works in place on buffers the network preallocates, so a training step allocates nothing.
+Activations express their derivative through their output a = σ(z) (as scikit-learn does), so the
+pre-activation z need not be kept: the forward pass overwrites z with a.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+
+class Linear:
+    """z = x W + b.  W: (n_in, n_out), b: (n_out,); dW, db hold the last backward's gradients."""
+
+    def __init__(self, W: np.ndarray, b: np.ndarray, dW: np.ndarray, db: np.ndarray) -> None:
+        self.W, self.b, self.dW, self.db = W, b, dW, db
+
+    def forward(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """x: (B, n_in) -> z: (B, n_out), written into the given buffer."""
+        np.matmul(x, self.W, out=z)
+        z += self.b
+        return z
+
+    def backward(self, x: np.ndarray, delta: np.ndarray, grad_x: np.ndarray | None) -> None:
+        """delta = ∂L/∂z (B, n_out).  ∂L/∂W = xᵀ delta,  ∂L/∂b = Σ_rows delta,  ∂L/∂x = delta Wᵀ."""
+        np.matmul(x.T, delta, out=self.dW)
+        np.sum(delta, axis=0, out=self.db)
+        if grad_x is not None:
+            np.matmul(delta, self.W.T, out=grad_x)
+
+
+class Tanh:
+    """a = tanh(z);  σ'(z) = 1 − a²."""
+
+    @staticmethod
+    def forward(z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        return np.tanh(z, out=a)
+
+    @staticmethod
+    def backward(a: np.ndarray, delta: np.ndarray) -> None:
+        """delta *= 1 − a², in place; a is used as scratch and destroyed."""
+        np.multiply(a, a, out=a)
+        np.subtract(1, a, out=a)
+        delta *= a
+
+
+class ReLU:
+    """a = max(z, 0);  σ'(z) = 1 if z > 0 else 0 (the kink at 0 gets 0, as in PyTorch)."""
+
+    @staticmethod
+    def forward(z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        return np.maximum(z, 0, out=a)
+
+    @staticmethod
+    def backward(a: np.ndarray, delta: np.ndarray) -> None:
+        """delta *= [a > 0]; sign(a) is that indicator since a ≥ 0. a is destroyed."""
+        np.sign(a, out=a)
+        delta *= a
+
+
+class Sigmoid:
+    """a = 1 / (1 + e^(−z)), computed without overflow;  σ'(z) = a (1 − a)."""
+
+    @staticmethod
+    def forward(z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        return expit(z, out=a)
+
+    @staticmethod
+    def backward(a: np.ndarray, delta: np.ndarray) -> None:
+        """delta *= a (1 − a), in two passes; a is destroyed."""
+        delta *= a
+        np.subtract(1, a, out=a)
+        delta *= a
+
+
+class Identity:
+    """a = z;  σ'(z) = 1. A network of these is one linear map, whatever its depth (Q3)."""
+
+    @staticmethod
+    def forward(z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        if a is not z:
+            np.copyto(a, z)
+        return a
+
+    @staticmethod
+    def backward(a: np.ndarray, delta: np.ndarray) -> None:
+        """delta is unchanged."""
+
+
+class Step:
+    """a = 1 if z > 0 else 0 (Heaviside);  σ'(z) = 0 almost everywhere, so nothing below it learns (Q13)."""
+
+    @staticmethod
+    def forward(z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        return np.greater(z, 0, out=a)
+
+    @staticmethod
+    def backward(a: np.ndarray, delta: np.ndarray) -> None:
+        delta.fill(0)
+
+
+ACTIVATIONS: dict[str, type] = {
+    "tanh": Tanh,
+    "relu": ReLU,
+    "sigmoid": Sigmoid,
+    "identity": Identity,
+    "step": Step,
+}

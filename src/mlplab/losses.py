@@ -1,0 +1,156 @@
+"""Output functions fused with their loss: ŷ = output(ỹ), the batch loss, and δ = ∂L/∂ỹ.
+
+Per-example losses are the lab's: cross-entropy l = −Σ_i y_i log ŷ_i, squared error l = Σ_i (y_i − ŷ_i)².
+The batch loss L is their mean over the B rows, so every δ carries a factor 1/B.
+
+Each head works on preallocated buffers: ``z`` holds the logits ỹ (B, n_y) and is overwritten by ŷ;
+``delta`` (B, n_y) receives ∂L/∂ỹ; ``scratch`` (B, n_y) and ``row``, ``row2`` (B,) are work space.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+from mlplab.errors import ConfigError
+
+
+def softmax(z: np.ndarray, row: np.ndarray | None = None) -> np.ndarray:
+    """ŷ = SoftMax(ỹ) row by row, in place in z, shifted by the row maximum so e^x never overflows."""
+    if row is None:
+        row = np.empty(z.shape[0], dtype=z.dtype)
+    np.max(z, axis=1, out=row)
+    z -= row[:, None]
+    np.exp(z, out=z)
+    np.sum(z, axis=1, out=row)
+    z /= row[:, None]
+    return z
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    """log SoftMax(ỹ) = ỹ − logsumexp(ỹ), stable for any finite logits (returns a new array)."""
+    shifted = z - z.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+class SoftmaxCrossEntropy:
+    """ŷ = SoftMax(ỹ), l = −Σ y_i log ŷ_i = −Σ y_i ỹ_i + (Σ y_i) log Σ_j e^{ỹ_j}  (Q14);  ∂l/∂ỹ = ŷ − y  (Q15).
+
+    With the log-sum-exp taken on shifted logits s = ỹ − max ỹ, nothing overflows for logits of ±1e4.
+    """
+
+    @staticmethod
+    def output(z: np.ndarray, row: np.ndarray) -> np.ndarray:
+        return softmax(z, row)
+
+    @staticmethod
+    def loss_and_delta(z, Y, delta, scratch, row, row2) -> float:
+        B = z.shape[0]
+        np.max(z, axis=1, out=row)
+        z -= row[:, None]  # s = ỹ − max ỹ ≤ 0
+        np.exp(z, out=delta)
+        np.sum(delta, axis=1, out=row)
+        np.log(row, out=row)  # log Σ e^s
+        np.sum(Y, axis=1, out=row2)  # Σ y_i (1 for one-hot or probability targets)
+        loss = (np.vdot(row2, row) - np.vdot(Y, z)) / B
+        z -= row[:, None]
+        np.exp(z, out=z)  # ŷ = e^{s − log Σ e^s}
+        np.multiply(z, row2[:, None], out=delta)
+        delta -= Y
+        delta *= 1.0 / B  # δ = (ŷ (Σ y) − y) / B = (ŷ − y) / B for one-hot y
+        return float(loss)
+
+
+class SoftmaxSquaredError:
+    """ŷ = SoftMax(ỹ), l = Σ (y_i − ŷ_i)²;  g = ∂l/∂ŷ = 2 (ŷ − y),  ∂l/∂ỹ = ŷ ⊙ (g − ⟨g, ŷ⟩) (softmax Jacobian)."""
+
+    output = staticmethod(SoftmaxCrossEntropy.output)
+
+    @staticmethod
+    def loss_and_delta(z, Y, delta, scratch, row, row2) -> float:
+        B = z.shape[0]
+        softmax(z, row)
+        np.subtract(z, Y, out=delta)
+        loss = np.vdot(delta, delta) / B
+        delta *= 2.0 / B  # g / B
+        np.einsum("ij,ij->i", delta, z, out=row)  # ⟨g, ŷ⟩ per row
+        delta -= row[:, None]
+        delta *= z
+        return float(loss)
+
+
+class IdentitySquaredError:
+    """ŷ = ỹ, l = Σ (y_i − ŷ_i)²;  ∂l/∂ỹ = 2 (ŷ − y). The regression head."""
+
+    @staticmethod
+    def output(z: np.ndarray, row: np.ndarray) -> np.ndarray:
+        return z
+
+    @staticmethod
+    def loss_and_delta(z, Y, delta, scratch, row, row2) -> float:
+        B = z.shape[0]
+        np.subtract(z, Y, out=delta)
+        loss = np.vdot(delta, delta) / B
+        delta *= 2.0 / B
+        return float(loss)
+
+
+class SigmoidSquaredError:
+    """ŷ = σ(ỹ) per output, l = Σ (y_i − ŷ_i)²;  ∂l/∂ỹ = 2 (ŷ − y) ŷ (1 − ŷ)."""
+
+    @staticmethod
+    def output(z: np.ndarray, row: np.ndarray) -> np.ndarray:
+        return expit(z, out=z)
+
+    @staticmethod
+    def loss_and_delta(z, Y, delta, scratch, row, row2) -> float:
+        B = z.shape[0]
+        expit(z, out=z)
+        np.subtract(z, Y, out=delta)
+        loss = np.vdot(delta, delta) / B
+        delta *= 2.0 / B
+        delta *= z
+        np.subtract(1, z, out=scratch)
+        delta *= scratch
+        return float(loss)
+
+
+class SigmoidCrossEntropy:
+    """ŷ = σ(ỹ) per output (independent yes/no outputs), binary cross-entropy
+    l = −Σ [y_i log ŷ_i + (1 − y_i) log(1 − ŷ_i)] = Σ [log(1 + e^{ỹ_i}) − y_i ỹ_i];  ∂l/∂ỹ = ŷ − y.
+    """
+
+    output = staticmethod(SigmoidSquaredError.output)
+
+    @staticmethod
+    def loss_and_delta(z, Y, delta, scratch, row, row2) -> float:
+        B = z.shape[0]
+        np.logaddexp(0, z, out=scratch)  # softplus, stable
+        loss = (scratch.sum() - np.vdot(Y, z)) / B
+        expit(z, out=z)
+        np.subtract(z, Y, out=delta)
+        delta *= 1.0 / B
+        return float(loss)
+
+
+HEADS: dict[tuple[str, str], type] = {
+    ("softmax", "cross_entropy"): SoftmaxCrossEntropy,
+    ("softmax", "mse"): SoftmaxSquaredError,
+    ("identity", "mse"): IdentitySquaredError,
+    ("sigmoid", "mse"): SigmoidSquaredError,
+    ("sigmoid", "cross_entropy"): SigmoidCrossEntropy,
+}
+
+
+def head_for(output: str, loss: str) -> type:
+    """The fused output+loss class for a pair of names; a ConfigError names the unsupported pair."""
+    try:
+        return HEADS[(output, loss)]
+    except KeyError:
+        if output not in {"softmax", "identity", "sigmoid"}:
+            raise ConfigError(f"unknown output {output!r}; choose softmax, identity or sigmoid") from None
+        if loss not in {"cross_entropy", "mse"}:
+            raise ConfigError(f"unknown loss {loss!r}; choose cross_entropy or mse") from None
+        raise ConfigError(
+            f"loss {loss!r} needs a probability output; use --output softmax or sigmoid"
+        ) from None

@@ -1,0 +1,272 @@
+"""MLP: a stack of Linear layers with one activation between them and a fused output+loss head.
+
+    X → z₁ = X W1 + b1 → a₁ = σ(z₁) → … → ỹ = a_{L−1} W_L + b_L → ŷ = output(ỹ)
+
+``params`` and ``grads`` are dicts of arrays "W1", "b1", …; layers hold the same arrays, so writing into
+``net.params["W1"][...]`` changes the network. Buffers for a batch size are allocated on first use and
+reused, so a training step allocates no array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from mlplab.errors import ConfigError
+from mlplab.layers import ACTIVATIONS, Linear
+from mlplab.losses import head_for
+
+INITS = ("auto", "normal", "glorot", "he")
+EVAL_CHUNK = 4096  # rows per forward pass when evaluating large arrays
+
+
+class Workspace:
+    """Every buffer one batch size needs: activations, deltas, dropout masks, head scratch."""
+
+    def __init__(self, B: int, sizes: Sequence[int], dtype: np.dtype, dropout: bool) -> None:
+        hidden, n_y = sizes[1:-1], sizes[-1]
+        self.B = B
+        self.a = [np.empty((B, n), dtype) for n in sizes[1:]]  # z_l, overwritten by a_l; last is ỹ → ŷ
+        self.delta = [np.empty((B, n), dtype) for n in sizes[1:]]  # ∂L/∂z_l
+        self.mask = [np.empty((B, n), dtype) for n in hidden] if dropout else []
+        self.dropped = [np.empty((B, n), dtype) for n in hidden] if dropout else []
+        self.scratch = np.empty((B, n_y), dtype)
+        self.row = np.empty(B, dtype)
+        self.row2 = np.empty(B, dtype)
+        self.pred = np.empty(B, np.intp)
+        self.hit = np.empty(B, np.bool_)
+
+
+class MLP:
+    """A fully connected network of any depth with hand-written backpropagation.
+
+    sizes: [n_x, n_h1, …, n_y]. activation ∈ tanh, relu, sigmoid, identity (and step, for Q13).
+    output ∈ softmax, identity, sigmoid. loss ∈ cross_entropy, mse. init ∈ auto (He for ReLU, Glorot
+    otherwise), normal (the lab's N(0, init_scale²) for weights and biases), glorot, he. dropout: the
+    probability of zeroing a hidden unit while training (inverted dropout; off at inference).
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str = "tanh",
+        output: str = "softmax",
+        loss: str = "cross_entropy",
+        *,
+        init: str = "auto",
+        init_scale: float = 0.1,
+        dropout: float = 0.0,
+        seed: int | None = 0,
+        dtype: str | np.dtype = "float32",
+    ) -> None:
+        sizes = [int(n) for n in sizes]
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise ConfigError(f"sizes must list at least n_x and n_y, all ≥ 1; got {sizes}")
+        if activation not in ACTIVATIONS:
+            raise ConfigError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+        if init not in INITS:
+            raise ConfigError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
+        if not 0.0 <= dropout < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1); got {dropout}")
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ConfigError(f"dtype must be float32 or float64; got {dtype}")
+        self.sizes, self.activation, self.output, self.loss = sizes, activation, output, loss
+        self.init, self.init_scale, self.dropout, self.seed = init, float(init_scale), float(dropout), seed
+        self.act = ACTIVATIONS[activation]
+        self.head = head_for(output, loss)
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.layers: list[Linear] = []
+        rng = np.random.default_rng(seed)
+        for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
+            W, b = self._initial(rng, n_in, n_out)
+            self.params[f"W{l}"], self.params[f"b{l}"] = W, b
+            self.grads[f"W{l}"], self.grads[f"b{l}"] = np.zeros_like(W), np.zeros_like(b)
+            self.layers.append(Linear(W, b, self.grads[f"W{l}"], self.grads[f"b{l}"]))
+        self._workspaces: dict[int, Workspace] = {}
+
+    def _initial(self, rng: np.random.Generator, n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
+        """Draw one layer's W (n_in, n_out) and b (n_out,) in float64, then cast (same draw in any dtype)."""
+        init = self.init
+        if init == "auto":
+            init = "he" if self.activation == "relu" else "glorot"
+        if init == "normal":
+            W = rng.normal(0.0, self.init_scale, (n_in, n_out))
+            b = rng.normal(0.0, self.init_scale, n_out)
+        elif init == "glorot":
+            limit = np.sqrt(6.0 / (n_in + n_out)) * (np.sqrt(2.0) if self.activation == "sigmoid" else 1.0)
+            W, b = rng.uniform(-limit, limit, (n_in, n_out)), np.zeros(n_out)
+        else:  # he
+            W, b = rng.normal(0.0, np.sqrt(2.0 / n_in), (n_in, n_out)), np.zeros(n_out)
+        return W.astype(self.dtype), b.astype(self.dtype)
+
+    # ----------------------------------------------------------------------------------------- shape
+    @property
+    def n_layers(self) -> int:
+        return len(self.layers)
+
+    @property
+    def n_params(self) -> int:
+        return sum(p.size for p in self.params.values())
+
+    def config(self) -> dict:
+        """The constructor arguments, JSON-ready: ``MLP(**net.config())`` rebuilds the architecture."""
+        return {
+            "sizes": list(self.sizes), "activation": self.activation, "output": self.output,
+            "loss": self.loss, "init": self.init, "init_scale": self.init_scale,
+            "dropout": self.dropout, "seed": self.seed, "dtype": self.dtype.name,
+        }
+
+    def workspace(self, B: int) -> Workspace:
+        ws = self._workspaces.get(B)
+        if ws is None:
+            ws = self._workspaces[B] = Workspace(B, self.sizes, self.dtype, self.dropout > 0)
+        return ws
+
+    # --------------------------------------------------------------------------------------- targets
+    @property
+    def is_classifier(self) -> bool:
+        return self.output in ("softmax", "sigmoid")
+
+    def targets(self, y: np.ndarray) -> np.ndarray:
+        """Integer labels (B,) → one-hot Y (B, n_y); float targets (B, n_y) or (B,) pass through, cast."""
+        y = np.asarray(y)
+        n_y = self.sizes[-1]
+        if y.ndim == 1 and np.issubdtype(y.dtype, np.integer) and not (n_y == 1 and self.output == "sigmoid"):
+            if y.size and (y.min() < 0 or y.max() >= n_y):
+                raise ConfigError(f"labels must lie in 0..{n_y - 1}; got {y.min()}..{y.max()}")
+            Y = np.zeros((y.shape[0], n_y), self.dtype)
+            Y[np.arange(y.shape[0]), y] = 1
+            return Y
+        Y = np.ascontiguousarray(y, dtype=self.dtype)
+        if Y.ndim == 1:
+            Y = Y.reshape(-1, 1)
+        if Y.shape[1] != n_y:
+            raise ConfigError(f"targets have {Y.shape[1]} columns but the network has n_y = {n_y}")
+        return Y
+
+    # --------------------------------------------------------------------------------- forward/backward
+    def _forward(self, X: np.ndarray, ws: Workspace, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Logits ỹ (B, n_y) in ws.a[-1]. With an rng, hidden units are dropped (training mode)."""
+        x = X
+        for l, layer in enumerate(self.layers):
+            z = ws.a[l]
+            layer.forward(x, z)
+            if l < self.n_layers - 1:
+                self.act.forward(z, z)  # a_l = σ(z_l), in place
+                if rng is not None and self.dropout > 0:
+                    self._drop(z, ws, l, rng)
+                    z = ws.dropped[l]
+            x = z
+        return ws.a[-1]
+
+    def _drop(self, a: np.ndarray, ws: Workspace, l: int, rng: np.random.Generator) -> None:
+        """Inverted dropout: mask = [u ≥ p] / (1 − p); the next layer reads a ⊙ mask."""
+        mask = ws.mask[l]
+        rng.random(out=mask)
+        np.greater_equal(mask, self.dropout, out=mask)
+        mask *= 1.0 / (1.0 - self.dropout)
+        np.multiply(a, mask, out=ws.dropped[l])
+
+    def _backward(self, X: np.ndarray, ws: Workspace, dropped: bool) -> None:
+        """From δ_L = ∂L/∂ỹ in ws.delta[-1], fill self.grads. Destroys the stored activations."""
+        for l in range(self.n_layers - 1, -1, -1):
+            if l == 0:
+                self.layers[0].backward(X, ws.delta[0], None)
+                break
+            x = ws.dropped[l - 1] if dropped else ws.a[l - 1]
+            grad_x = ws.delta[l - 1]
+            self.layers[l].backward(x, ws.delta[l], grad_x)  # ∂L/∂a_{l}
+            if dropped:
+                grad_x *= ws.mask[l - 1]
+            self.act.backward(ws.a[l - 1], grad_x)  # ∂L/∂z_l = ∂L/∂a_l ⊙ σ'(z_l)
+
+    def train_batch(
+        self, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> tuple[float, int]:
+        """One forward and backward pass on a batch; gradients land in ``self.grads``.
+
+        X: (B, n_x), Y: (B, n_y) targets in the network's dtype; labels: (B,) ints to count hits.
+        Returns (mean loss, number of correct predictions or 0). Allocates nothing after the first call.
+        """
+        ws = self.workspace(X.shape[0])
+        z = self._forward(X, ws, rng)
+        loss = self.head.loss_and_delta(z, Y, ws.delta[-1], ws.scratch, ws.row, ws.row2)
+        hits = self._count_hits(z, labels, ws) if labels is not None else 0
+        self._backward(X, ws, dropped=rng is not None and self.dropout > 0)
+        return loss, hits
+
+    def _count_hits(self, y_hat: np.ndarray, labels: np.ndarray, ws: Workspace) -> int:
+        B = y_hat.shape[0]
+        if y_hat.shape[1] == 1:  # one sigmoid output: class 1 when ŷ > 0.5
+            np.greater(y_hat[:, 0], 0.5, out=ws.hit[:B])
+            ws.pred[:B] = ws.hit[:B]
+        else:
+            np.argmax(y_hat, axis=1, out=ws.pred[:B])
+        np.equal(ws.pred[:B], labels, out=ws.hit[:B])
+        return int(np.count_nonzero(ws.hit[:B]))
+
+    # ---------------------------------------------------------------------------------- public API
+    def _check_X(self, X: np.ndarray) -> np.ndarray:
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        if X.ndim != 2 or X.shape[1] != self.sizes[0]:
+            raise ConfigError(f"X must have shape (B, {self.sizes[0]}); got {X.shape}")
+        return X
+
+    def forward(self, X: np.ndarray) -> np.ndarray:
+        """ŷ (B, n_y) for X (B, n_x): probabilities for softmax/sigmoid outputs, values for identity."""
+        X = self._check_X(X)
+        y_hat = np.empty((X.shape[0], self.sizes[-1]), self.dtype)
+        for start in range(0, X.shape[0], EVAL_CHUNK):
+            chunk = X[start : start + EVAL_CHUNK]
+            ws = self.workspace(chunk.shape[0])
+            z = self._forward(chunk, ws)
+            y_hat[start : start + chunk.shape[0]] = self.head.output(z, ws.row)
+        return y_hat
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Class indices (B,) for a classifier; ŷ for a regressor."""
+        y_hat = self.forward(X)
+        if not self.is_classifier:
+            return y_hat
+        if y_hat.shape[1] == 1:
+            return (y_hat[:, 0] > 0.5).astype(np.int64)
+        return y_hat.argmax(axis=1)
+
+    def loss_and_grad(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+        """Batch-mean loss and its gradient for every parameter (fresh arrays, keyed like ``params``)."""
+        X = self._check_X(X)
+        loss, _ = self.train_batch(X, self.targets(y))
+        return loss, {k: g.copy() for k, g in self.grads.items()}
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray, Y: np.ndarray | None = None) -> tuple[float, float]:
+        """(mean loss, accuracy) over X in chunks; accuracy is NaN for a regressor."""
+        X = self._check_X(X)
+        labels = np.asarray(y) if self.is_classifier and np.asarray(y).ndim == 1 else None
+        Y = self.targets(y) if Y is None else Y
+        total_loss, hits = 0.0, 0
+        for start in range(0, X.shape[0], EVAL_CHUNK):
+            stop = start + EVAL_CHUNK
+            ws = self.workspace(min(EVAL_CHUNK, X.shape[0] - start))
+            z = self._forward(X[start:stop], ws)
+            total_loss += z.shape[0] * self.head.loss_and_delta(
+                z, Y[start:stop], ws.delta[-1], ws.scratch, ws.row, ws.row2
+            )
+            if labels is not None:
+                hits += self._count_hits(z, labels[start:stop], ws)
+        n = max(X.shape[0], 1)
+        return total_loss / n, (hits / n if labels is not None else float("nan"))
+
+    def get_params(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter."""
+        return {k: v.copy() for k, v in self.params.items()}
+
+    def set_params(self, params: dict[str, np.ndarray]) -> None:
+        """Copy values into the existing arrays (shapes must match)."""
+        for k, v in params.items():
+            if self.params[k].shape != np.shape(v):
+                raise ConfigError(f"parameter {k} has shape {self.params[k].shape}, got {np.shape(v)}")
+            np.copyto(self.params[k], v, casting="same_kind")

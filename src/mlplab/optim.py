@@ -1,0 +1,164 @@
+"""Optimizers that update parameters in place, and learning-rate schedules.
+
+Conventions follow torch.optim: SGD with momentum keeps v ← μ v + g and steps p ← p − lr v
+(Nesterov: p ← p − lr (g + μ v)); Adam is Kingma & Ba with bias correction. L2 weight decay adds
+λ W to the gradient of weights only (biases are not decayed, as in scikit-learn).
+Every buffer is allocated once, in the constructor.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from mlplab.errors import ConfigError
+
+
+class Optimizer:
+    """Base: holds the parameters, the learning rate and one scratch buffer per parameter."""
+
+    def __init__(self, params: dict[str, np.ndarray], lr: float, weight_decay: float = 0.0) -> None:
+        if not (lr > 0 and math.isfinite(lr)):
+            raise ConfigError(f"learning rate must be a positive number; got {lr}")
+        if weight_decay < 0:
+            raise ConfigError(f"weight decay must be ≥ 0; got {weight_decay}")
+        self.params, self.lr, self.weight_decay = params, float(lr), float(weight_decay)
+        self._tmp = {k: np.empty_like(p) for k, p in params.items()}
+        self.t = 0  # steps taken
+
+    def _decayed(self, name: str, g: np.ndarray) -> np.ndarray:
+        """g + λ W for weights (into scratch), g itself otherwise."""
+        if self.weight_decay and name.startswith("W"):
+            tmp = self._tmp[name]
+            np.multiply(self.params[name], self.weight_decay, out=tmp)
+            tmp += g
+            return tmp
+        return g
+
+    def step(self, grads: dict[str, np.ndarray]) -> None:
+        self.t += 1
+        for name, p in self.params.items():
+            self._update(name, p, self._decayed(name, grads[name]))
+
+    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> tuple[dict[str, np.ndarray], dict]:
+        """(arrays, scalars): what a checkpoint needs to resume bit-identically."""
+        return {}, {"t": self.t, "lr": self.lr}
+
+    def load_state_dict(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
+        self.t, self.lr = int(scalars["t"]), float(scalars["lr"])
+
+
+class SGD(Optimizer):
+    """p ← p − lr g;  with momentum μ: v ← μ v + g, p ← p − lr v (Nesterov: p ← p − lr (g + μ v))."""
+
+    def __init__(self, params, lr=0.1, momentum=0.0, nesterov=False, weight_decay=0.0) -> None:
+        super().__init__(params, lr, weight_decay)
+        if not 0.0 <= momentum < 1.0:
+            raise ConfigError(f"momentum must be in [0, 1); got {momentum}")
+        if nesterov and momentum == 0:
+            raise ConfigError("Nesterov momentum needs momentum > 0")
+        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+        self.velocity = {k: np.zeros_like(p) for k, p in params.items()} if momentum else {}
+
+    def _update(self, name, p, g) -> None:
+        tmp = self._tmp[name]
+        if self.momentum:
+            v = self.velocity[name]
+            v *= self.momentum
+            v += g
+            if self.nesterov:
+                np.multiply(v, self.momentum, out=tmp)
+                tmp += g
+                g = tmp
+            else:
+                g = v
+        np.multiply(g, self.lr, out=tmp)
+        p -= tmp
+
+    def state_dict(self):
+        arrays, scalars = super().state_dict()
+        return {f"velocity.{k}": v for k, v in self.velocity.items()} | arrays, scalars
+
+    def load_state_dict(self, arrays, scalars) -> None:
+        super().load_state_dict(arrays, scalars)
+        for k, v in self.velocity.items():
+            np.copyto(v, arrays[f"velocity.{k}"])
+
+
+class Adam(Optimizer):
+    """m ← β₁ m + (1−β₁) g;  v ← β₂ v + (1−β₂) g²;  p ← p − lr m̂ / (√v̂ + ε) with bias-corrected m̂, v̂."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0) -> None:
+        super().__init__(params, lr, weight_decay)
+        self.beta1, self.beta2 = (float(b) for b in betas)
+        self.eps = float(eps)
+        self.m = {k: np.zeros_like(p) for k, p in params.items()}
+        self.v = {k: np.zeros_like(p) for k, p in params.items()}
+
+    def _update(self, name, p, g) -> None:
+        m, v, tmp = self.m[name], self.v[name], self._tmp[name]
+        m -= g  # β₁ m + (1−β₁) g = β₁ (m − g) + g: no temporary, and g may live in tmp
+        m *= self.beta1
+        m += g
+        v *= self.beta2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - self.beta2
+        v += tmp
+        bias1 = 1 - self.beta1**self.t
+        bias2 = 1 - self.beta2**self.t
+        np.sqrt(v, out=tmp)
+        tmp *= 1 / math.sqrt(bias2)
+        tmp += self.eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= self.lr / bias1
+        p -= tmp
+
+    def state_dict(self):
+        arrays, scalars = super().state_dict()
+        arrays |= {f"m.{k}": a for k, a in self.m.items()} | {f"v.{k}": a for k, a in self.v.items()}
+        return arrays, scalars
+
+    def load_state_dict(self, arrays, scalars) -> None:
+        super().load_state_dict(arrays, scalars)
+        for k in self.m:
+            np.copyto(self.m[k], arrays[f"m.{k}"])
+            np.copyto(self.v[k], arrays[f"v.{k}"])
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+
+
+def make_optimizer(name: str, params, lr: float, momentum: float = 0.0, nesterov: bool = False,
+                   weight_decay: float = 0.0) -> Optimizer:
+    """Build an optimizer by name; momentum and nesterov apply to SGD only."""
+    if name == "sgd":
+        return SGD(params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
+    if name == "adam":
+        return Adam(params, lr=lr, weight_decay=weight_decay)
+    raise ConfigError(f"unknown optimizer {name!r}; choose sgd or adam")
+
+
+# ------------------------------------------------------------------------------ learning-rate schedules
+def schedule_lr(name: str, lr0: float, epoch: int, epochs: int, *, step_size: int = 10, gamma: float = 0.5,
+                power: float = 0.5, lr_min: float = 0.0) -> float:
+    """The learning rate for 0-based ``epoch`` of ``epochs``.
+
+    constant: lr0.  step: lr0 γ^⌊epoch/step_size⌋.  cosine: lr_min + (lr0 − lr_min)(1 + cos(π epoch/epochs))/2.
+    invscaling: lr0 / (epoch + 1)^power (scikit-learn's name, counted in epochs).
+    """
+    if name == "constant":
+        return lr0
+    if name == "step":
+        return lr0 * gamma ** (epoch // max(step_size, 1))
+    if name == "cosine":
+        return lr_min + (lr0 - lr_min) * 0.5 * (1 + math.cos(math.pi * epoch / max(epochs, 1)))
+    if name == "invscaling":
+        return lr0 / (epoch + 1) ** power
+    raise ConfigError(f"unknown schedule {name!r}; choose constant, step, cosine or invscaling")
+
+
+SCHEDULES = ("constant", "step", "cosine", "invscaling")

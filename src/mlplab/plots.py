@@ -1,0 +1,64 @@
+"""Figures: learning curves and decision boundaries, written atomically as PNG."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from mlplab.atomic import atomic_path
+
+
+def save(fig, path: str | os.PathLike) -> None:
+    """Save a figure to PNG atomically and close it."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_history(history: Sequence, path: str | os.PathLike, title: str = "") -> None:
+    """Loss and accuracy per epoch, training against validation."""
+    epochs = [r.epoch for r in history]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    ax1.plot(epochs, [r.train_loss for r in history], label="train")
+    if history and history[0].val_loss is not None:
+        ax1.plot(epochs, [r.val_loss for r in history], label="validation")
+    ax1.set(xlabel="epoch", ylabel="loss", title="loss")
+    ax1.legend()
+    accs = [r.train_accuracy for r in history]
+    if accs and accs[0] is not None and not np.isnan(accs[0]):
+        ax2.plot(epochs, accs, label="train")
+        if history[0].val_accuracy is not None:
+            ax2.plot(epochs, [r.val_accuracy for r in history], label="validation")
+        ax2.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+        ax2.legend()
+    else:
+        ax2.axis("off")
+    if title:
+        fig.suptitle(title)
+    save(fig, path)
+
+
+def draw_boundary(ax, predict_proba, X: np.ndarray, y: np.ndarray, title: str = "", resolution: int = 200) -> None:
+    """Shade the predicted class over the plane and scatter the points; ``predict_proba`` takes raw X."""
+    pad = 0.1 * (X.max(axis=0) - X.min(axis=0))
+    lo, hi = X.min(axis=0) - pad, X.max(axis=0) + pad
+    g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    proba = predict_proba(np.column_stack([g0.ravel(), g1.ravel()]))
+    cls = proba.argmax(axis=1).reshape(g0.shape) if proba.shape[1] > 1 else (proba[:, 0] > 0.5).reshape(g0.shape)
+    ax.contourf(g0, g1, cls, alpha=0.3, cmap="coolwarm", levels=np.arange(proba.shape[1] + 1) - 0.5)
+    ax.scatter(X[:, 0], X[:, 1], c=y, s=8, cmap="coolwarm", edgecolors="none")
+    ax.set(title=title, xticks=[], yticks=[])
+
+
+def plot_decision_boundary(predict_proba, X: np.ndarray, y: np.ndarray, path: str | os.PathLike,
+                           title: str = "") -> None:
+    """One decision-boundary figure for 2-D data."""
+    fig, ax = plt.subplots(figsize=(5, 5))
+    draw_boundary(ax, predict_proba, X, y, title)
+    save(fig, path)

@@ -1,0 +1,158 @@
+"""One training run from a flat configuration: data → split → network → optimizer → trainer → test score.
+
+Shared by the ``mlplab train`` command, the experiments and the report, so they all train the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+
+import numpy as np
+
+from mlplab.data import Dataset, Splits, Standardizer, load_dataset, split
+from mlplab.errors import ConfigError
+from mlplab.network import MLP
+from mlplab.optim import make_optimizer
+from mlplab.train import EpochRecord, Trainer
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines a run. The defaults are the lab's network on the circles set."""
+
+    dataset: str = "circles"
+    n_samples: int | None = None  # toy sets only (default 1000)
+    noise: float = 0.1  # toy sets only
+    hidden: tuple[int, ...] = (10,)
+    activation: str = "tanh"
+    output: str = "softmax"
+    loss: str = "cross_entropy"
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.0
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    batch_size: int | None = 10  # None: full batch
+    epochs: int = 100
+    patience: int | None = None
+    init: str = "auto"
+    init_scale: float = 0.3
+    dropout: float = 0.0
+    seed: int = 0
+    dtype: str = "float32"
+    val_fraction: float = 0.2
+    test_fraction: float = 0.2
+    data_dir: str | None = None
+    label_column: str | None = None
+
+    def as_json(self) -> dict:
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        d["batch_size"] = "full" if self.batch_size is None else self.batch_size
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict) -> RunConfig:
+        known = {f.name for f in fields(cls)}
+        d = {k: v for k, v in d.items() if k in known}
+        d["hidden"] = tuple(d.get("hidden", (10,)))
+        if d.get("batch_size") == "full":
+            d["batch_size"] = None
+        return cls(**d)
+
+    def with_(self, **changes) -> RunConfig:
+        return replace(self, **changes)
+
+
+@dataclass
+class Prepared:
+    """The data side of a run: the dataset, its scaled splits and the scaler fitted on training rows."""
+
+    dataset: Dataset
+    splits: Splits
+    scaler: Standardizer
+
+
+@dataclass
+class RunResult:
+    config: RunConfig
+    net: MLP
+    trainer: Trainer
+    prepared: Prepared
+    test_loss: float
+    test_accuracy: float
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def history(self) -> list[EpochRecord]:
+        return self.trainer.history
+
+    def as_json(self) -> dict:
+        """The metrics file: {"config", "history": [...], "test": {"loss", "accuracy"}, ...}."""
+        acc = None if math.isnan(self.test_accuracy) else self.test_accuracy
+        st = self.trainer.state
+        return {
+            "config": self.config.as_json(),
+            "history": [r.as_json() for r in self.history],
+            "test": {"loss": _finite_or_none(self.test_loss), "accuracy": acc},
+            "best_epoch": st.best_epoch if st.best_epoch >= 0 else None,
+            "stopped_early": st.stopped_early,
+            "n_params": self.net.n_params,
+            "sizes": self.net.sizes,
+        }
+
+
+def _finite_or_none(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def prepare(config: RunConfig) -> Prepared:
+    """Load and split the configured dataset, scaled with training statistics."""
+    ds = load_dataset(
+        config.dataset, n_samples=config.n_samples, noise=config.noise, seed=config.seed,
+        data_dir=config.data_dir, label_column=config.label_column,
+    )
+    splits, scaler = split(ds, config.val_fraction, config.test_fraction, seed=config.seed, dtype=config.dtype)
+    return Prepared(ds, splits, scaler)
+
+
+def build(config: RunConfig, n_x: int, n_y: int) -> tuple[MLP, Trainer]:
+    """The network, optimizer and trainer a configuration describes."""
+    if any(h < 1 for h in config.hidden):
+        raise ConfigError(f"hidden sizes must be ≥ 1; got {list(config.hidden)}")
+    net = MLP(
+        [n_x, *config.hidden, n_y], config.activation, config.output, config.loss,
+        init=config.init, init_scale=config.init_scale, dropout=config.dropout, seed=config.seed,
+        dtype=config.dtype,
+    )
+    opt = make_optimizer(config.optimizer, net.params, config.lr, config.momentum, config.nesterov,
+                         config.weight_decay)
+    trainer = Trainer(
+        net, opt, epochs=config.epochs, batch_size=config.batch_size, schedule=config.schedule,
+        patience=config.patience, seed=config.seed,
+    )
+    return net, trainer
+
+
+def run(config: RunConfig, callbacks: list | tuple = (), prepared: Prepared | None = None,
+        on_nonfinite: str = "raise") -> RunResult:
+    """Train as configured and score the (restored best) network on the test split."""
+    prepared = prepared or prepare(config)
+    s, ds = prepared.splits, prepared.dataset
+    n_y = ds.n_outputs
+    net, trainer = build(config, s.X_train.shape[1], n_y)
+    trainer.callbacks.extend(callbacks)
+    trainer.on_nonfinite = on_nonfinite
+    trainer.fit(s.X_train, s.y_train, s.X_val, s.y_val)
+    if len(s.X_test):
+        test_loss, test_acc = net.evaluate(s.X_test, s.y_test)
+    else:
+        test_loss, test_acc = math.nan, math.nan
+    return RunResult(config, net, trainer, prepared, test_loss, test_acc)
+
+
+def predict_original(net: MLP, scaler: Standardizer, X: np.ndarray) -> np.ndarray:
+    """ŷ for raw (unscaled) inputs."""
+    return net.forward(scaler.transform(X, net.dtype))

@@ -1,0 +1,185 @@
+"""The training loop: epochs of shuffled batches, validation, early stopping, history, callbacks.
+
+The batch size picks the regime of Q10: ``None`` (or ≥ N) is full-batch gradient descent, 1 is online
+(stochastic) gradient descent, anything between is mini-batch. Batches are gathered into reused buffers
+with ``np.take(..., out=)``; with full batches the data is used as it is, unshuffled and uncopied.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from mlplab.errors import ConfigError, TrainingDiverged
+from mlplab.network import MLP
+from mlplab.optim import Optimizer, schedule_lr
+
+
+@dataclass
+class EpochRecord:
+    """One row of the history. ``seconds`` is wall time of the epoch's training steps."""
+
+    epoch: int
+    train_loss: float
+    train_accuracy: float | None
+    val_loss: float | None
+    val_accuracy: float | None
+    seconds: float
+    lr: float
+
+    def as_json(self) -> dict:
+        """The record with NaN (undefined accuracy of a regressor) turned into null."""
+        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self).items()}
+
+
+class Callback(Protocol):
+    def on_epoch_end(self, trainer: Trainer, record: EpochRecord) -> None: ...
+
+
+@dataclass
+class TrainerState:
+    """What must survive an interruption for a resumed run to end bit-identical."""
+
+    epoch: int = 0
+    best_val_loss: float = math.inf
+    best_epoch: int = -1
+    bad_epochs: int = 0
+    stopped_early: bool = False
+    diverged: bool = False
+    history: list[EpochRecord] = field(default_factory=list)
+
+
+class Trainer:
+    """Trains ``net`` with ``optimizer``; ``fit`` may be called again after ``load_state`` to resume.
+
+    patience: stop after that many epochs without a validation-loss improvement larger than ``min_delta``,
+    then restore the best weights (None: never stop early). on_nonfinite: "raise" a TrainingDiverged
+    naming the epoch and learning rate, or "stop" quietly (for sweeps that probe divergence).
+    """
+
+    def __init__(
+        self,
+        net: MLP,
+        optimizer: Optimizer,
+        *,
+        epochs: int = 100,
+        batch_size: int | None = 32,
+        schedule: str = "constant",
+        patience: int | None = None,
+        min_delta: float = 0.0,
+        seed: int | None = 0,
+        shuffle: bool = True,
+        callbacks: list | tuple = (),
+        on_nonfinite: str = "raise",
+        restore_best: bool = True,
+    ) -> None:
+        if epochs < 0:
+            raise ConfigError(f"epochs must be ≥ 0; got {epochs}")
+        if batch_size is not None and batch_size < 1:
+            raise ConfigError(f"batch size must be ≥ 1 or full; got {batch_size}")
+        if patience is not None and patience < 1:
+            raise ConfigError(f"patience must be ≥ 1; got {patience}")
+        self.net, self.optimizer = net, optimizer
+        self.epochs, self.batch_size, self.schedule = epochs, batch_size, schedule
+        self.patience, self.min_delta, self.shuffle = patience, min_delta, shuffle
+        self.callbacks, self.on_nonfinite, self.restore_best = list(callbacks), on_nonfinite, restore_best
+        self.lr0 = optimizer.lr
+        self.rng = np.random.default_rng(seed)  # shuffling and dropout masks
+        self.state = TrainerState()
+        self.best_params: dict[str, np.ndarray] | None = None
+
+    @property
+    def history(self) -> list[EpochRecord]:
+        return self.state.history
+
+    # ---------------------------------------------------------------------------------------- epochs
+    def run_epoch(self, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None) -> tuple[float, float]:
+        """One pass over the data; returns (mean training loss, training accuracy or NaN).
+
+        The loss and accuracy are averaged over the epoch's batches as they were trained (as
+        scikit-learn's loss_curve_), which costs nothing extra.
+        """
+        net, opt, N = self.net, self.optimizer, X.shape[0]
+        B = N if self.batch_size is None else min(self.batch_size, N)
+        rng = self.rng if net.dropout > 0 else None
+        if B == N:  # full batch: the gradient is the same in any order, so use the data in place
+            loss, hits = net.train_batch(X, Y, labels, rng)
+            opt.step(net.grads)
+            return loss, (hits / N if labels is not None else math.nan)
+        order = self.rng.permutation(N) if self.shuffle else np.arange(N)
+        Xb = np.empty((B, X.shape[1]), X.dtype)
+        Yb = np.empty((B, Y.shape[1]), Y.dtype)
+        lb = np.empty(B, labels.dtype) if labels is not None else None
+        total, hits = 0.0, 0
+        for start in range(0, N, B):
+            rows = order[start : start + B]
+            m = rows.shape[0]
+            xb, yb = Xb[:m], Yb[:m]
+            np.take(X, rows, axis=0, out=xb)
+            np.take(Y, rows, axis=0, out=yb)
+            if lb is not None:
+                np.take(labels, rows, out=lb[:m])
+            loss, h = net.train_batch(xb, yb, lb[:m] if lb is not None else None, rng)
+            opt.step(net.grads)
+            total += loss * m
+            hits += h
+        return total / N, (hits / N if labels is not None else math.nan)
+
+    def fit(self, X, y, X_val=None, y_val=None) -> list[EpochRecord]:
+        """Train until ``epochs`` (counted from the run's start), early stop, or divergence."""
+        net = self.net
+        X = net._check_X(X)
+        Y = net.targets(y)
+        labels = np.ascontiguousarray(y, dtype=np.intp) if _is_labels(net, y) else None
+        has_val = X_val is not None and len(X_val) > 0
+        if has_val:
+            X_val, Y_val = net._check_X(X_val), net.targets(y_val)
+        st = self.state
+        while st.epoch < self.epochs and not (st.stopped_early or st.diverged):
+            lr = schedule_lr(self.schedule, self.lr0, st.epoch, self.epochs)
+            self.optimizer.lr = lr
+            t0 = time.perf_counter()
+            train_loss, train_acc = self.run_epoch(X, Y, labels)
+            seconds = time.perf_counter() - t0
+            val_loss, val_acc = net.evaluate(X_val, y_val, Y_val) if has_val else (None, None)
+            record = EpochRecord(st.epoch + 1, train_loss, train_acc, val_loss, val_acc, seconds, lr)
+            st.history.append(record)
+            st.epoch += 1
+            if not math.isfinite(train_loss) or (val_loss is not None and not math.isfinite(val_loss)):
+                st.diverged = True
+                if self.on_nonfinite == "raise":
+                    raise TrainingDiverged(
+                        f"training diverged: the loss became {train_loss} at epoch {record.epoch} "
+                        f"with learning rate {lr:g}; try a smaller learning rate"
+                    )
+            elif has_val:
+                self._early_stopping(val_loss)
+            for cb in self.callbacks:
+                cb.on_epoch_end(self, record)
+        if self.restore_best and self.best_params is not None and st.best_epoch < st.epoch:
+            net.set_params(self.best_params)
+        return st.history
+
+    def _early_stopping(self, val_loss: float) -> None:
+        st = self.state
+        if val_loss < st.best_val_loss - self.min_delta:
+            st.best_val_loss, st.best_epoch, st.bad_epochs = val_loss, st.epoch, 0
+            if self.patience is not None:
+                if self.best_params is None:
+                    self.best_params = self.net.get_params()
+                else:
+                    for k, v in self.net.params.items():
+                        np.copyto(self.best_params[k], v)
+        else:
+            st.bad_epochs += 1
+            if self.patience is not None and st.bad_epochs >= self.patience:
+                st.stopped_early = True
+
+
+def _is_labels(net: MLP, y) -> bool:
+    y = np.asarray(y)
+    return net.is_classifier and y.ndim == 1 and np.issubdtype(y.dtype, np.integer)
