@@ -165,7 +165,7 @@ class MLP:
     def _drop(self, a: np.ndarray, ws: Workspace, l: int, rng: np.random.Generator) -> None:
         """Inverted dropout: mask = [u ≥ p] / (1 − p); the next layer reads a ⊙ mask."""
         mask = ws.mask[l]
-        rng.random(out=mask)
+        rng.random(out=mask, dtype=mask.dtype)
         np.greater_equal(mask, self.dropout, out=mask)
         mask *= 1.0 / (1.0 - self.dropout)
         np.multiply(a, mask, out=ws.dropped[l])

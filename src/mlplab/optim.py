@@ -70,12 +70,13 @@ class SGD(Optimizer):
             v = self.velocity[name]
             v *= self.momentum
             v += g
-            if self.nesterov:
-                np.multiply(v, self.momentum, out=tmp)
-                tmp += g
-                g = tmp
-            else:
-                g = v
+            if self.nesterov:  # p −= lr g, then p −= lr μ v (g may live in tmp)
+                np.multiply(g, self.lr, out=tmp)
+                p -= tmp
+                np.multiply(v, self.lr * self.momentum, out=tmp)
+                p -= tmp
+                return
+            g = v
         np.multiply(g, self.lr, out=tmp)
         p -= tmp
 

@@ -143,9 +143,10 @@ class Trainer:
             lr = schedule_lr(self.schedule, self.lr0, st.epoch, self.epochs)
             self.optimizer.lr = lr
             t0 = time.perf_counter()
-            train_loss, train_acc = self.run_epoch(X, Y, labels)
-            seconds = time.perf_counter() - t0
-            val_loss, val_acc = net.evaluate(X_val, y_val, Y_val) if has_val else (None, None)
+            with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below, once
+                train_loss, train_acc = self.run_epoch(X, Y, labels)
+                seconds = time.perf_counter() - t0
+                val_loss, val_acc = net.evaluate(X_val, y_val, Y_val) if has_val else (None, None)
             record = EpochRecord(st.epoch + 1, train_loss, train_acc, val_loss, val_acc, seconds, lr)
             st.history.append(record)
             st.epoch += 1
