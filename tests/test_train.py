@@ -116,7 +116,7 @@ def test_regression_on_sine_with_identity_output():
 
 def test_split_is_stratified_and_scaled_on_train_only():
     ds = load_dataset("blobs", n_samples=1000, seed=0)
-    s, scaler = split(ds, 0.2, 0.2, seed=0)
+    s, _ = split(ds, 0.2, 0.2, seed=0)
     assert (len(s.X_train), len(s.X_val), len(s.X_test)) == (600, 200, 200)
     for part in (s.y_train, s.y_val, s.y_test):
         np.testing.assert_allclose(np.bincount(part) / len(part), np.bincount(ds.y) / len(ds.y), atol=0.01)
