@@ -2,4 +2,4 @@
 # The main job: train the lab's network on the embedded circles set; plots and metrics go to runs/demo.
 source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
 cd "$ROOT"
-mlplab train --out runs/demo --json runs/demo/metrics.json "$@"
+mlplab train --out runs/demo "$@"
