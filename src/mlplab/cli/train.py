@@ -40,7 +40,12 @@ TRAIN_OPTIONS = [
     _opt("--preset", type=click.Choice(sorted(PRESETS)), help=PRESET_HELP),
     _opt("--dataset", "-d", key="dataset",
          help="Dataset name (circles, moons, xor, spiral, blobs, sine, …) or a file path."),
-    _opt("--n-samples", type=click.IntRange(min=10), help="Toy sets: number of points. [default: 1000]"),
+    _opt("--n-samples", type=click.IntRange(min=10),
+         help="Toy sets: number of points [default: 1000]; other sets: a seeded, stratified subsample of the "
+              "training rows [default: all]."),
+    _opt("--data-dir", type=click.Path(file_okay=False),
+         help="Folder holding MNIST/Fashion-MNIST IDX files (then $MLPLAB_DATA, /usr/share/datasets, the cache)."),
+    _opt("--label-column", help="CSV files: the label column, by header name or 0-based index. [default: last]"),
     _opt("--noise", type=NONNEG, key="noise", help="Toy sets: noise level."),
     _opt("--hidden", type=HIDDEN, key="hidden", help="Hidden layer sizes: 10, or 256,128."),
     _opt("--activation", type=click.Choice(list(ACTIVATIONS)), key="activation", help="Hidden activation σ."),

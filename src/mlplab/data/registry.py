@@ -1,13 +1,18 @@
 """Datasets by name or path: ``load_dataset("circles")``, ``load_dataset("digits")``, ``load_dataset("x.csv")``.
 
 Loaders register themselves in ``LOADERS``; each takes the keyword options of ``load_dataset``.
+A spec that is not a registered name but looks like a file (a .csv/.tsv/.npz suffix, or a path that exists)
+is read by ``mlplab.data.files``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 
-from mlplab.data import toy
+from mlplab.data import files, real, toy
 from mlplab.data.dataset import Dataset
 from mlplab.errors import DataError
 
@@ -16,11 +21,34 @@ LOADERS: dict[str, Callable[..., Dataset]] = {
                                                  kw.get("noise", 0.1), kw.get("seed", 0)))
     for name in toy.TOY
 }
+LOADERS["digits"] = real.load_digits
+for _name in real.IDX_DATASETS:
+    LOADERS[_name] = partial(real.load_idx_dataset, _name)
+
+# where each named dataset comes from, for `mlplab data list`
+SOURCES: dict[str, str] = {
+    **{name: "generated (toy 2-D set)" if name != "sine" else "generated (1-D regression)" for name in toy.TOY},
+    "digits": "bundled with scikit-learn (8×8 images)",
+    **{name: f"IDX files: {spec.description}" for name, spec in real.IDX_DATASETS.items()},
+}
+
+
+def is_file_spec(spec: str) -> bool:
+    """Whether ``spec`` names a file rather than a registered dataset."""
+    return (Path(spec).suffix.lower() in files.SUFFIXES or os.sep in spec or "/" in spec
+            or (spec not in LOADERS and Path(spec).exists()))
 
 
 def load_dataset(spec: str, **options) -> Dataset:
-    """A dataset by registered name. Options: n_samples, noise, seed (toy sets), data_dir, label_column."""
+    """A dataset by registered name, or a .csv/.npz file path.
+
+    Options: n_samples (toy sets: size; others: a seeded stratified subsample of the training rows), noise,
+    seed, data_dir (IDX datasets), label_column (CSV files).
+    """
     loader = LOADERS.get(spec)
-    if loader is None:
-        raise DataError(f"unknown dataset {spec!r}; known: {', '.join(sorted(LOADERS))}")
-    return loader(**options)
+    if loader is not None:
+        return loader(**options)
+    if is_file_spec(spec):
+        ds = files.load_file(spec, options.get("label_column"))
+        return real.subsample(ds, options.get("n_samples"), options.get("seed", 0))
+    raise DataError(f"unknown dataset {spec!r}; known: {', '.join(sorted(LOADERS))}, or a path to a .csv or .npz file")
