@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: lint, then pytest on two workers. Installs Fashion-MNIST from Debian when root.
-source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
+MLPLAB_EXTRAS=test source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
 cd "$ROOT"
 if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "mlplab: installing dataset-fashion-mnist (Debian package)" >&2
