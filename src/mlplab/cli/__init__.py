@@ -8,6 +8,7 @@ import sys
 import click
 
 from mlplab import __version__
+from mlplab.cli.data import data_cmd
 from mlplab.cli.gradcheck import gradcheck_cmd
 from mlplab.cli.train import train_cmd
 from mlplab.errors import MlplabError
@@ -25,6 +26,7 @@ def cli() -> None:
 
 cli.add_command(train_cmd)
 cli.add_command(gradcheck_cmd)
+cli.add_command(data_cmd)
 
 
 def _one_line(text: str) -> str:
