@@ -8,5 +8,5 @@ if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$(id -u)" = 0 ] && command -
     || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1; }) \
     || echo "mlplab: could not install dataset-fashion-mnist; real-data tests will fail" >&2
 fi
-ruff check src tests benchmarks
+ruff check .
 python -m pytest -n 2 "$@"
