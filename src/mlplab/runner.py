@@ -6,6 +6,7 @@ Shared by the ``mlplab train`` command, the experiments and the report, so they 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
@@ -137,12 +138,17 @@ def build(config: RunConfig, n_x: int, n_y: int) -> tuple[MLP, Trainer]:
 
 
 def run(config: RunConfig, callbacks: list | tuple = (), prepared: Prepared | None = None,
-        on_nonfinite: str = "raise") -> RunResult:
-    """Train as configured and score the (restored best) network on the test split."""
+        on_nonfinite: str = "raise", setup: Callable[[MLP, Trainer], None] | None = None) -> RunResult:
+    """Train as configured and score the (restored best) network on the test split.
+
+    ``setup(net, trainer)`` runs after building and before training: resuming uses it to restore a checkpoint.
+    """
     prepared = prepared or prepare(config)
     s, ds = prepared.splits, prepared.dataset
     n_y = ds.n_outputs
     net, trainer = build(config, s.X_train.shape[1], n_y)
+    if setup is not None:
+        setup(net, trainer)
     trainer.callbacks.extend(callbacks)
     trainer.on_nonfinite = on_nonfinite
     trainer.fit(s.X_train, s.y_train, s.X_val, s.y_val)

@@ -94,21 +94,54 @@ def train_options(func):
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Also write the metrics JSON to this file.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary table.")
+@click.option("--save", "save_path", type=click.Path(dir_okay=False),
+              help="Write the trained model to this .safetensors file (for `mlplab evaluate` / `mlplab predict`).")
+@click.option("--checkpoint-every", type=click.IntRange(min=1),
+              help="Write OUT/checkpoint.safetensors every N epochs, for --resume. [default: off]")
+@click.option("--resume", "resume_dir", type=click.Path(file_okay=False),
+              help="Continue the run checkpointed in DIR to its configured end; its settings come from the "
+                   "checkpoint, so give no training flags. [default OUT: DIR]")
 @click.pass_context
-def train_cmd(ctx: click.Context, preset, out, json_path, quiet, **flags) -> None:
+def train_cmd(ctx: click.Context, preset, out, json_path, quiet, save_path, checkpoint_every, resume_dir,
+              **flags) -> None:
     """Train a network; with no flags, the lab's 2-10-2 tanh network on the circles set.
 
     Writes OUT/metrics.json ({"config", "history", "test"}), OUT/curves.png and, for 2-D data,
     OUT/boundary.png.
     """
-    config = config_from_flags(ctx, preset, flags)
+    from mlplab.checkpoint import CheckpointEvery, resume_plan
+
+    setup = None
+    if resume_dir:
+        _no_training_flags(ctx, ["preset", *flags])
+        config, setup, every = resume_plan(resume_dir)
+        checkpoint_every = checkpoint_every or every
+        out = out or resume_dir
+    else:
+        config = config_from_flags(ctx, preset, flags)
     out_dir = Path(out) if out else Path("runs") / Path(config.dataset).stem
     progress = display.EpochProgress(config.epochs, enabled=not quiet)
+    callbacks: list = [progress]
+    if checkpoint_every:
+        callbacks.append(CheckpointEvery(out_dir, config.as_json(), checkpoint_every))
     with progress:
-        result = run(config, callbacks=[progress])
+        result = run(config, callbacks=callbacks, setup=setup)
     written = write_outputs(result, out_dir, json_path)
+    if save_path:
+        from mlplab.io import save_run_model
+
+        save_run_model(result, save_path)
+        written.append(Path(save_path))
     if not quiet:
         display.summary(result, written)
+
+
+def _no_training_flags(ctx: click.Context, names: list[str]) -> None:
+    """--resume takes every training setting from the checkpoint: refuse flags that would be ignored."""
+    given = [n for n in names if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE]
+    if given:
+        flags = ", ".join("--" + n.replace("_", "-") for n in given)
+        raise click.UsageError(f"--resume continues the stored run with its own settings; drop {flags}")
 
 
 def write_outputs(result: RunResult, out_dir: Path, json_path: str | None) -> list[Path]:

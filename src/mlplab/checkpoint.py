@@ -1,0 +1,155 @@
+"""Checkpoints: everything a run needs to continue bit-identically after being killed.
+
+One file, ``DIR/checkpoint.safetensors``, replaced atomically every N epochs. Tensors: the parameters
+("param.W1", …), the optimizer's arrays ("optim.m.W1", …) and the best parameters kept for early
+stopping ("best.W1", …). JSON metadata: the RunConfig, the architecture, the optimizer's scalars, the
+Trainer's state (epoch, counters, history) and its random generator's state (shuffling and dropout).
+
+Data and scaling are not stored: they are rebuilt from the config's seed, as deterministic as the
+first time. Resuming restores the generator state that existed after the last finished epoch, so every
+later permutation and dropout mask is the one the uninterrupted run would have drawn.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mlplab import __version__
+from mlplab.errors import ModelFileError
+from mlplab.io import _is_int, check_architecture, expect_tensors, param_shapes, read_safetensors, write_safetensors
+from mlplab.network import MLP
+from mlplab.train import EpochRecord, Trainer, TrainerState
+
+CHECKPOINT_FILE = "checkpoint.safetensors"
+CHECKPOINT_FORMAT = "mlplab-checkpoint"
+CHECKPOINT_VERSION = 1
+
+
+def _enc(x):
+    """Floats as JSON: NaN and ±inf become the strings "nan", "inf", "-inf"."""
+    return x if not isinstance(x, float) or math.isfinite(x) else str(x)
+
+
+def _dec(x):
+    return float(x) if isinstance(x, str) else x
+
+
+@dataclass
+class Checkpoint:
+    """A checkpoint as read from disk, verified for shape but not yet applied."""
+
+    path: Path
+    config: dict  # RunConfig.as_json()
+    epoch: int
+    every: int | None
+    meta: dict
+    tensors: dict[str, np.ndarray]
+
+    def restore(self, net: MLP, trainer: Trainer) -> None:
+        """Put weights, optimizer, best weights, trainer state and rng state back into a rebuilt run."""
+        name = f"checkpoint {self.path}"
+        arch = check_architecture(name, self.meta.get("architecture"))
+        if arch["sizes"] != net.sizes or arch["dtype"] != net.dtype.name:
+            raise ModelFileError(f"{name}: stored network {arch['sizes']} does not match the rebuilt {net.sizes}")
+        opt_arrays, _ = trainer.optimizer.state_dict()
+        shapes = param_shapes(arch)
+        expected = {f"param.{k}": v for k, v in shapes.items()}
+        expected |= {f"optim.{k}": (a.shape, a.dtype.name) for k, a in opt_arrays.items()}
+        if self.meta.get("has_best"):
+            expected |= {f"best.{k}": v for k, v in shapes.items()}
+        expect_tensors(name, self.tensors, expected)
+        try:
+            net.set_params({k: self.tensors[f"param.{k}"] for k in net.params})
+            trainer.optimizer.load_state_dict(
+                {k: self.tensors[f"optim.{k}"] for k in opt_arrays}, self.meta["optimizer"]
+            )
+            if self.meta.get("has_best"):
+                trainer.best_params = {k: self.tensors[f"best.{k}"].copy() for k in net.params}
+            st = self.meta["trainer"]
+            trainer.state = TrainerState(
+                epoch=int(st["epoch"]), best_val_loss=float(_dec(st["best_val_loss"])),
+                best_epoch=int(st["best_epoch"]), bad_epochs=int(st["bad_epochs"]),
+                stopped_early=bool(st["stopped_early"]), diverged=bool(st["diverged"]),
+                history=[EpochRecord(**{k: _dec(v) for k, v in r.items()}) for r in st["history"]],
+            )
+            trainer.rng.bit_generator.state = self.meta["rng"]
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelFileError(f"{name}: inconsistent trainer state ({type(e).__name__}: {e})") from None
+
+
+def save_checkpoint(directory: str | os.PathLike, config_json: dict, trainer: Trainer,
+                    every: int | None = None) -> Path:
+    """Write DIR/checkpoint.safetensors atomically from the trainer's current state; returns its path."""
+    path = Path(directory) / CHECKPOINT_FILE
+    net, st = trainer.net, trainer.state
+    opt_arrays, opt_scalars = trainer.optimizer.state_dict()
+    tensors = {f"param.{k}": v for k, v in net.params.items()}
+    tensors |= {f"optim.{k}": v for k, v in opt_arrays.items()}
+    if trainer.best_params is not None:
+        tensors |= {f"best.{k}": v for k, v in trainer.best_params.items()}
+    meta = {
+        "format": CHECKPOINT_FORMAT, "format_version": CHECKPOINT_VERSION, "mlplab_version": __version__,
+        "config": config_json, "architecture": net.config(), "epoch": st.epoch, "every": every,
+        "has_best": trainer.best_params is not None,
+        "optimizer": {k: _enc(v) for k, v in opt_scalars.items()},
+        "trainer": {
+            "epoch": st.epoch, "best_val_loss": _enc(st.best_val_loss), "best_epoch": st.best_epoch,
+            "bad_epochs": st.bad_epochs, "stopped_early": st.stopped_early, "diverged": st.diverged,
+            "history": [{k: _enc(v) for k, v in asdict(r).items()} for r in st.history],
+        },
+        "rng": trainer.rng.bit_generator.state,
+    }
+    write_safetensors(path, tensors, meta)
+    return path
+
+
+def load_checkpoint(directory: str | os.PathLike) -> Checkpoint:
+    """Read DIR/checkpoint.safetensors (or a checkpoint file given directly) and check its metadata."""
+    directory = Path(directory)
+    path = directory if directory.is_file() else directory / CHECKPOINT_FILE
+    if not path.is_file():
+        raise ModelFileError(f"no checkpoint to resume in {directory} (expected {path})")
+    tensors, meta = read_safetensors(path, "checkpoint")
+    name = f"checkpoint {path}"
+    if meta.get("format") != CHECKPOINT_FORMAT:
+        raise ModelFileError(f"{name}: not an mlplab checkpoint (format {meta.get('format')!r})")
+    if meta.get("format_version") != CHECKPOINT_VERSION:
+        raise ModelFileError(f"{name}: unsupported checkpoint version {meta.get('format_version')!r}")
+    for key, kind in (("config", dict), ("trainer", dict), ("optimizer", dict), ("rng", dict)):
+        if not isinstance(meta.get(key), kind):
+            raise ModelFileError(f"{name}: missing or invalid {key!r}")
+    epoch, every = meta.get("epoch"), meta.get("every")
+    if not _is_int(epoch) or epoch < 0 or not (every is None or (_is_int(every) and every >= 1)):
+        raise ModelFileError(f"{name}: invalid epoch {epoch!r} or interval {every!r}")
+    meta["optimizer"] = {k: _dec(v) for k, v in meta["optimizer"].items()}
+    return Checkpoint(path, meta["config"], epoch, every, meta, tensors)
+
+
+class CheckpointEvery:
+    """Trainer callback: save a checkpoint after every ``every``-th epoch."""
+
+    def __init__(self, directory: str | os.PathLike, config_json: dict, every: int) -> None:
+        if every < 1:
+            raise ValueError("checkpoint interval must be ≥ 1")
+        self.directory, self.config_json, self.every = Path(directory), config_json, every
+
+    def on_epoch_end(self, trainer: Trainer, record: EpochRecord) -> None:
+        if trainer.state.epoch % self.every == 0:
+            save_checkpoint(self.directory, self.config_json, trainer, self.every)
+
+
+def resume_plan(directory: str | os.PathLike):
+    """(RunConfig, setup(net, trainer), interval) to continue the run checkpointed in ``directory``."""
+    from mlplab.runner import RunConfig
+
+    ckpt = load_checkpoint(directory)
+    try:
+        config = RunConfig.from_json(ckpt.config)
+    except (TypeError, ValueError) as e:
+        raise ModelFileError(f"checkpoint {ckpt.path}: invalid run configuration ({e})") from None
+    return config, ckpt.restore, ckpt.every
