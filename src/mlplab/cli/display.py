@@ -22,15 +22,20 @@ class EpochProgress:
             TextColumn("{task.fields[status]}"), console=err, transient=False, disable=not enabled,
         )
         self.task = self.progress.add_task("train", total=epochs, status="")
+        self.started = False
 
     def __enter__(self) -> EpochProgress:
-        self.progress.start()
+        # the bar appears with the first finished epoch: an error while loading data stays a single line
         return self
 
     def __exit__(self, *exc) -> None:
-        self.progress.stop()
+        if self.started:
+            self.progress.stop()
 
     def on_epoch_end(self, trainer, record) -> None:
+        if not self.started:
+            self.progress.start()
+            self.started = True
         status = f"loss {record.train_loss:.4f}"
         if record.val_loss is not None:
             status += f"  val {record.val_loss:.4f}"

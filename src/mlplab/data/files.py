@@ -104,7 +104,8 @@ def load_csv(path: str | os.PathLike, label_column: str | int | None = None) -> 
     label, header = _label_index(label_column, first, path)
     if header is None:
         features_numeric = all(_float(v) is not None for i, v in enumerate(first) if i != label)
-        label_switch = len(rows) > 1 and _float(first[label]) is None and _float(rows[1][1][label]) is not None
+        second = rows[1][1] if len(rows) > 1 else []
+        label_switch = len(second) == len(first) and _float(first[label]) is None and _float(second[label]) is not None
         header = not features_numeric or label_switch
     names = first if header else [f"column {i}" for i in range(len(first))]
     data = rows[1:] if header else rows
