@@ -14,6 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
+from mlplab import kernels
 from mlplab.errors import ConfigError, TrainingDiverged
 from mlplab.network import MLP
 from mlplab.optim import Optimizer, schedule_lr
@@ -59,6 +60,8 @@ class Trainer:
     patience: stop after that many epochs without a validation-loss improvement larger than ``min_delta``,
     then restore the best weights (None: never stop early). on_nonfinite: "raise" a TrainingDiverged
     naming the epoch and learning rate, or "stop" quietly (for sweeps that probe divergence).
+    engine: "auto" (default; the MLPLAB_ENGINE environment variable may say "numpy") runs shuffled epochs
+    through the compiled kernels of ``kernels.py`` when they support the setup, else "numpy".
     """
 
     def __init__(
@@ -76,6 +79,7 @@ class Trainer:
         callbacks: list | tuple = (),
         on_nonfinite: str = "raise",
         restore_best: bool = True,
+        engine: str | None = None,
     ) -> None:
         if epochs < 0:
             raise ConfigError(f"epochs must be ≥ 0; got {epochs}")
@@ -91,6 +95,10 @@ class Trainer:
         self.rng = np.random.default_rng(seed)  # shuffling and dropout masks
         self.state = TrainerState()
         self.best_params: dict[str, np.ndarray] | None = None
+        # "auto": compiled kernels (kernels.py) where they support the setup; "numpy": the plain engine always.
+        self.engine = kernels.engine_choice() if engine is None else engine
+        if self.engine not in ("auto", "numpy"):
+            raise ConfigError(f"engine must be 'auto' or 'numpy'; got {engine!r}")
 
     @property
     def history(self) -> list[EpochRecord]:
@@ -111,6 +119,9 @@ class Trainer:
             opt.step(net.grads)
             return loss, (hits / N if labels is not None else math.nan)
         order = self.rng.permutation(N) if self.shuffle else np.arange(N)
+        if self.engine != "numpy" and kernels.supported(net, opt):  # same math, compiled (kernels.py)
+            total, hits = kernels.run_epoch(net, opt, X, Y, labels, order, B)
+            return total / N, (hits / N if labels is not None else math.nan)
         Xb = np.empty((B, X.shape[1]), X.dtype)
         Yb = np.empty((B, Y.shape[1]), Y.dtype)
         lb = np.empty(B, labels.dtype) if labels is not None else None

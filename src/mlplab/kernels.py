@@ -1,0 +1,356 @@
+"""Compiled (numba) training epochs: the same math as ``network.py`` + ``optim.py``, without Python per step.
+
+Two kernels, both a whole epoch in one call, visiting rows in the order the Trainer drew from ``trainer.rng``:
+
+* ``online_epoch`` — batch size 1 (online SGD, Q10). One sample at a time, every loop fused: the forward
+  pass reads each weight row once, and the update W ← W − lr x δᵀ (a rank-1 update) is applied while the
+  next layer's δ is accumulated, so no gradient array is ever written.
+* ``minibatch_epoch`` — batch size ≥ 2. Gathers each batch, calls BLAS through ``np.dot(a, b, out)`` for the
+  five matrix products and fuses bias, activation, head and optimizer into single loops.
+
+Both support: activations tanh, relu, sigmoid, identity; every output/loss head of ``losses.py``; SGD (momentum,
+Nesterov, weight decay) and Adam; no dropout. ``supported()`` says whether a configuration qualifies; the Trainer
+falls back to the NumPy engine otherwise, or when ``MLPLAB_ENGINE=numpy`` is set (the tests cover both).
+
+Compiled once per machine: ``cache=True`` stores the machine code in ``NUMBA_CACHE_DIR``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+from numba import njit
+
+ACT_CODES = {"tanh": 0, "relu": 1, "sigmoid": 2, "identity": 3}
+HEAD_CODES = {("softmax", "cross_entropy"): 0, ("softmax", "mse"): 1, ("identity", "mse"): 2,
+              ("sigmoid", "mse"): 3, ("sigmoid", "cross_entropy"): 4}
+ENGINE_ENV = "MLPLAB_ENGINE"  # "numpy" forces the plain NumPy engine everywhere
+FM = {"reassoc", "contract"}  # lets LLVM vectorise dot-product reductions; no assumptions about NaN/inf
+
+
+def engine_choice() -> str:
+    """"numpy" or "auto" (the default), from the MLPLAB_ENGINE environment variable."""
+    return "numpy" if os.environ.get(ENGINE_ENV, "").strip().lower() == "numpy" else "auto"
+
+
+def supported(net, optimizer) -> bool:
+    """True when the compiled kernels implement exactly what the NumPy engine would do for this setup."""
+    from mlplab.optim import SGD, Adam
+
+    return (
+        net.activation in ACT_CODES
+        and (net.output, net.loss) in HEAD_CODES
+        and net.dropout == 0
+        and type(optimizer) in (SGD, Adam)
+        and all(p.flags.c_contiguous for p in net.params.values())
+    )
+
+
+# ------------------------------------------------------------------------------------------ scalar math
+@njit(cache=True, inline="always")
+def _expit(z):
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+@njit(cache=True, inline="always")
+def _act(kind, z):
+    """σ(z) for the activation code (NaN propagates, as in NumPy)."""
+    if kind == 0:
+        return math.tanh(z)
+    if kind == 1:
+        return z if not z <= 0 else 0.0 * z  # 0·NaN stays NaN
+    if kind == 2:
+        return _expit(z)
+    return z
+
+
+@njit(cache=True, inline="always")
+def _dact(kind, a):
+    """σ'(z) written through a = σ(z), as layers.py does."""
+    if kind == 0:
+        return 1.0 - a * a
+    if kind == 1:
+        return np.sign(a)
+    if kind == 2:
+        return a * (1.0 - a)
+    return 1.0
+
+
+@njit(cache=True)
+def _head_row(head, z, y, delta, scale):
+    """Fused output + loss for one row: z (logits) becomes ŷ, delta gets scale·∂l/∂ỹ; returns l."""
+    n = z.shape[0]
+    if head == 0 or head == 1:  # softmax
+        zmax = z[0]
+        for j in range(1, n):
+            if z[j] > zmax:
+                zmax = z[j]
+        s = 0.0
+        for j in range(n):
+            z[j] -= zmax
+            s += math.exp(z[j])
+        lse = math.log(s)
+        if head == 0:  # cross-entropy: l = Σy · lse − y·s;  δ = (ŷ Σy − y) / B
+            ysum, yz = 0.0, 0.0
+            for j in range(n):
+                ysum += y[j]
+                yz += y[j] * z[j]
+            for j in range(n):
+                z[j] = math.exp(z[j] - lse)
+                delta[j] = (z[j] * ysum - y[j]) * scale
+            return ysum * lse - yz
+        for j in range(n):  # squared error through the softmax Jacobian
+            z[j] = math.exp(z[j] - lse)
+        loss, gy = 0.0, 0.0
+        for j in range(n):
+            d = z[j] - y[j]
+            loss += d * d
+            delta[j] = d * (2.0 * scale)
+            gy += delta[j] * z[j]
+        for j in range(n):
+            delta[j] = (delta[j] - gy) * z[j]
+        return loss
+    if head == 4:  # sigmoid + binary cross-entropy: l = Σ softplus(ỹ) − y·ỹ;  δ = (ŷ − y) / B
+        loss = 0.0
+        for j in range(n):
+            v = z[j]
+            loss += max(v, 0.0) + math.log1p(math.exp(-abs(v))) - y[j] * v
+            z[j] = _expit(v)
+            delta[j] = (z[j] - y[j]) * scale
+        return loss
+    loss = 0.0  # identity (2) or sigmoid (3) + squared error
+    for j in range(n):
+        if head == 3:
+            z[j] = _expit(z[j])
+        d = z[j] - y[j]
+        loss += d * d
+        delta[j] = d * (2.0 * scale)
+        if head == 3:
+            delta[j] *= z[j] * (1.0 - z[j])
+    return loss
+
+
+@njit(cache=True, inline="always")
+def _hit(yhat, label):
+    """1 if the prediction for one row equals its label (argmax, first maximum wins; one output: ŷ > 0.5)."""
+    n = yhat.shape[0]
+    if n == 1:
+        pred = 1 if yhat[0] > 0.5 else 0
+    else:
+        pred = 0
+        for j in range(1, n):
+            if yhat[j] > yhat[pred]:
+                pred = j
+    return 1 if pred == label else 0
+
+
+# ------------------------------------------------------------------------------------------- optimizer
+@njit(cache=True, inline="always")
+def _momentum(p, g, lr, mom, nesterov, v):
+    """SGD with momentum on one value, as optim.SGD: v ← μ v + g; p ← p − lr v (Nesterov: p − lr g − lr μ v)."""
+    v = v * mom + g
+    if nesterov:
+        return p - g * lr - v * (lr * mom), v
+    return p - v * lr, v
+
+
+@njit(cache=True, inline="always")
+def _adam(p, g, b1, b2, eps, c1, c2, m, v):
+    """Adam on one value, as optim.Adam, with c1 = lr / (1 − β₁ᵗ) and c2 = 1 / √(1 − β₂ᵗ)."""
+    m = (m - g) * b1 + g
+    v = v * b2 + (g * g) * (1 - b2)
+    return p - (m / (math.sqrt(v) * c2 + eps)) * c1, m, v
+
+
+@njit(cache=True)
+def _update(P, G, opt, lr, mom, nesterov, wd, S1, S2, b1, b2, eps, c1, c2):
+    """One optimizer step on a flat parameter P with gradient G (wd already 0 for biases)."""
+    if opt == 0 and mom == 0:
+        if wd != 0:
+            for k in range(P.shape[0]):
+                P[k] -= (G[k] + P[k] * wd) * lr
+        else:
+            for k in range(P.shape[0]):
+                P[k] -= G[k] * lr
+    elif opt == 0:
+        for k in range(P.shape[0]):
+            P[k], S1[k] = _momentum(P[k], G[k] + P[k] * wd, lr, mom, nesterov, S1[k])
+    else:
+        for k in range(P.shape[0]):
+            P[k], S1[k], S2[k] = _adam(P[k], G[k] + P[k] * wd, b1, b2, eps, c1, c2, S1[k], S2[k])
+
+
+@njit(cache=True, inline="always")
+def _adam_scales(opt, t, lr, b1, b2):
+    if opt == 1:
+        return lr / (1.0 - b1**t), 1.0 / math.sqrt(1.0 - b2**t)
+    return 0.0, 0.0
+
+
+# ---------------------------------------------------------------------------------------------- online
+@njit(cache=True, fastmath=FM)
+def online_epoch(X, Y, labels, order, Ws, bs, act, head, opt, lr, mom, nesterov, wd, b1, b2, eps, t,
+                 SW1, Sb1, SW2, Sb2):
+    """One epoch of batch-size-1 training; returns (Σ loss, hits, t). Parameters and states change in place."""
+    L = len(Ws)
+    dt = Ws[0].dtype
+    a = [np.empty(W.shape[1], dt) for W in Ws]  # a_l (last: ỹ → ŷ)
+    d = [np.empty(W.shape[1], dt) for W in Ws]  # δ_l
+    has_labels = labels.shape[0] > 0
+    total, hits = 0.0, 0
+    wd_on = wd != 0.0
+    for r in range(order.shape[0]):
+        row = order[r]
+        x = X[row]
+        for l in range(L):  # forward: z = b + Σ_i x_i W[i, :], then σ
+            W, z = Ws[l], a[l]
+            z[:] = bs[l]
+            for i in range(W.shape[0]):
+                xi = x[i] if l == 0 else a[l - 1][i]
+                if xi != 0.0:
+                    for j in range(W.shape[1]):
+                        z[j] += xi * W[i, j]
+            if l < L - 1:
+                for j in range(z.shape[0]):
+                    z[j] = _act(act, z[j])
+        total += _head_row(head, a[L - 1], Y[row], d[L - 1], 1.0)
+        if has_labels:
+            hits += _hit(a[L - 1], labels[row])
+        t += 1
+        c1, c2 = _adam_scales(opt, t, lr, b1, b2)
+        plain = opt == 0 and mom == 0.0
+        for l in range(L - 1, -1, -1):  # backward, updating layer l as soon as δ_{l−1} is known
+            W, delta = Ws[l], d[l]
+            xin = x if l == 0 else a[l - 1]
+            if l > 0:
+                dprev = d[l - 1]
+                for i in range(W.shape[0]):  # δ_{l−1} = (W δ_l) ⊙ σ'(a_{l−1}), with W before its update
+                    s = 0.0
+                    for j in range(W.shape[1]):
+                        s += W[i, j] * delta[j]
+                    dprev[i] = s * _dact(act, xin[i])
+            SW1l, SW2l = SW1[l], SW2[l]
+            for i in range(W.shape[0]):  # W ← W − lr x δᵀ (or the optimizer's step with g = x δᵀ)
+                xi = xin[i]
+                if plain and wd_on:
+                    for j in range(W.shape[1]):
+                        W[i, j] -= (xi * delta[j] + W[i, j] * wd) * lr
+                elif plain:
+                    if xi != 0.0:
+                        c = lr * xi
+                        for j in range(W.shape[1]):
+                            W[i, j] -= c * delta[j]
+                elif opt == 0:
+                    for j in range(W.shape[1]):
+                        W[i, j], SW1l[i, j] = _momentum(W[i, j], xi * delta[j] + W[i, j] * wd, lr, mom, nesterov,
+                                                        SW1l[i, j])
+                else:
+                    for j in range(W.shape[1]):
+                        W[i, j], SW1l[i, j], SW2l[i, j] = _adam(W[i, j], xi * delta[j] + W[i, j] * wd, b1, b2, eps,
+                                                                c1, c2, SW1l[i, j], SW2l[i, j])
+            _update(bs[l], delta, opt, lr, mom, nesterov, 0.0, Sb1[l], Sb2[l], b1, b2, eps, c1, c2)
+    return total, hits, t
+
+
+# ------------------------------------------------------------------------------------------ mini-batch
+@njit(cache=True, fastmath=FM)
+def minibatch_epoch(X, Y, labels, order, B, Ws, bs, dWs, dbs, act, head, opt, lr, mom, nesterov, wd,
+                    b1, b2, eps, t, SW1, Sb1, SW2, Sb2):
+    """One epoch of mini-batches of B rows (the last may be smaller); returns (Σ loss, hits, t)."""
+    L = len(Ws)
+    dt = Ws[0].dtype
+    N, n_x = order.shape[0], X.shape[1]
+    Xb = np.empty((B, n_x), dt)
+    Yb = np.empty((B, Y.shape[1]), dt)
+    A = [np.empty((B, W.shape[1]), dt) for W in Ws]
+    D = [np.empty((B, W.shape[1]), dt) for W in Ws]
+    has_labels = labels.shape[0] > 0
+    total, hits = 0.0, 0
+    for start in range(0, N, B):
+        m = min(B, N - start)
+        xb, yb = Xb[:m], Yb[:m]
+        for r in range(m):
+            xb[r] = X[order[start + r]]
+            yb[r] = Y[order[start + r]]
+        for l in range(L):  # forward
+            z = A[l][:m]
+            np.dot(xb if l == 0 else A[l - 1][:m], Ws[l], z)
+            b = bs[l]
+            if l < L - 1:
+                for r in range(m):
+                    for j in range(z.shape[1]):
+                        z[r, j] = _act(act, z[r, j] + b[j])
+            else:
+                for r in range(m):
+                    for j in range(z.shape[1]):
+                        z[r, j] += b[j]
+        zL, dL = A[L - 1][:m], D[L - 1][:m]
+        scale = 1.0 / m
+        for r in range(m):
+            total += _head_row(head, zL[r], yb[r], dL[r], scale)
+            if has_labels:
+                hits += _hit(zL[r], labels[order[start + r]])
+        t += 1
+        c1, c2 = _adam_scales(opt, t, lr, b1, b2)
+        for l in range(L - 1, -1, -1):  # backward; layer l is updated once δ_{l−1} has used its W
+            delta = D[l][:m]
+            xin = xb if l == 0 else A[l - 1][:m]
+            np.dot(xin.T, delta, dWs[l])
+            db = dbs[l]
+            db[:] = 0.0
+            for r in range(m):
+                for j in range(delta.shape[1]):
+                    db[j] += delta[r, j]
+            if l > 0:
+                dprev = D[l - 1][:m]
+                np.dot(delta, Ws[l].T, dprev)
+                for r in range(m):
+                    for j in range(dprev.shape[1]):
+                        dprev[r, j] *= _dact(act, xin[r, j])
+            _update(Ws[l].reshape(-1), dWs[l].reshape(-1), opt, lr, mom, nesterov, wd, SW1[l].reshape(-1),
+                    SW2[l].reshape(-1), b1, b2, eps, c1, c2)
+            _update(bs[l], db, opt, lr, mom, nesterov, 0.0, Sb1[l], Sb2[l], b1, b2, eps, c1, c2)
+    return total, hits, t
+
+
+# --------------------------------------------------------------------------------------------- driver
+def run_epoch(net, optimizer, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None, order: np.ndarray,
+              B: int) -> tuple[float, int]:
+    """One compiled epoch over ``order``; returns (Σ per-row loss, hits). Updates net and optimizer in place."""
+    from mlplab.optim import SGD
+
+    L = net.n_layers
+    Ws = tuple(net.params[f"W{l}"] for l in range(1, L + 1))
+    bs = tuple(net.params[f"b{l}"] for l in range(1, L + 1))
+    dt = net.dtype.type
+    if isinstance(optimizer, SGD):
+        opt, mom, nest, b1, b2, eps = 0, optimizer.momentum, optimizer.nesterov, 0.0, 0.0, 0.0
+        vel = optimizer.velocity
+        SW1 = tuple(vel[f"W{l}"] for l in range(1, L + 1)) if mom else Ws
+        Sb1 = tuple(vel[f"b{l}"] for l in range(1, L + 1)) if mom else bs
+        SW2, Sb2 = Ws, bs  # unused by SGD
+    else:
+        opt, mom, nest = 1, 0.0, False
+        b1, b2, eps = optimizer.beta1, optimizer.beta2, optimizer.eps
+        SW1 = tuple(optimizer.m[f"W{l}"] for l in range(1, L + 1))
+        Sb1 = tuple(optimizer.m[f"b{l}"] for l in range(1, L + 1))
+        SW2 = tuple(optimizer.v[f"W{l}"] for l in range(1, L + 1))
+        Sb2 = tuple(optimizer.v[f"b{l}"] for l in range(1, L + 1))
+    lab = labels if labels is not None else np.empty(0, np.intp)
+    order = np.ascontiguousarray(order, dtype=np.intp)
+    act, head = ACT_CODES[net.activation], HEAD_CODES[(net.output, net.loss)]
+    common = (act, head, opt, dt(optimizer.lr), dt(mom), bool(nest), dt(optimizer.weight_decay),
+              dt(b1), dt(b2), dt(eps), optimizer.t)
+    if B == 1:
+        total, hits, t = online_epoch(X, Y, lab, order, Ws, bs, *common, SW1, Sb1, SW2, Sb2)
+    else:
+        dWs = tuple(net.grads[f"W{l}"] for l in range(1, L + 1))
+        dbs = tuple(net.grads[f"b{l}"] for l in range(1, L + 1))
+        total, hits, t = minibatch_epoch(X, Y, lab, order, B, Ws, bs, dWs, dbs, *common, SW1, Sb1, SW2, Sb2)
+    optimizer.t = int(t)
+    return float(total), int(hits)
