@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlplab import plots
+from mlplab import plots, runner
 from mlplab.experiments.base import QuestionResult, Result, finish, pct
-from mlplab import runner
 from mlplab.runner import RunConfig, predict_original
 
 ACTIVATIONS = ("identity", "tanh", "relu")
