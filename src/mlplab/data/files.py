@@ -107,7 +107,8 @@ def load_csv(path: str | os.PathLike, label_column: str | int | None = None) -> 
         second = rows[1][1] if len(rows) > 1 else []
         label_switch = len(second) == len(first) and _float(first[label]) is None and _float(second[label]) is not None
         header = not features_numeric or label_switch
-    names = first if header else [f"column {i}" for i in range(len(first))]
+    names = first if header else [str(i) for i in range(len(first))]
+    where = (lambda i: f"column {names[i]!r}") if header else (lambda i: f"column {i}")
     data = rows[1:] if header else rows
     if not data:
         raise DataError(f"{path}: header only, no data rows")
@@ -123,12 +124,12 @@ def load_csv(path: str | os.PathLike, label_column: str | int | None = None) -> 
             x = _float(value)
             if x is None:
                 what = "an empty field" if value == "" else f"{value!r} is not a number"
-                raise DataError(f"{path}: line {no}, column {names[i]!r}: {what}")
+                raise DataError(f"{path}: line {no}, {where(i)}: {what}")
             if not math.isfinite(x):
-                raise DataError(f"{path}: line {no}, column {names[i]!r}: value {value!r} is not finite")
+                raise DataError(f"{path}: line {no}, {where(i)}: value {value!r} is not finite")
             X[r, j] = x
         if fields[label] == "":
-            raise DataError(f"{path}: line {no}: empty label in column {names[label]!r}")
+            raise DataError(f"{path}: line {no}: empty label in {where(label)}")
         raw_labels.append(fields[label])
     y, task, classes = _label_encode(raw_labels, path, [no for no, _ in data])
     feature_names = [names[i] for i in feats]
@@ -171,9 +172,10 @@ def load_npz(path: str | os.PathLike) -> Dataset:
     """
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise DataError(f"{path}: a single .npy array, not an .npz archive holding 'X' and 'y'")
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise DataError(f"{path}: a single .npy array, not an .npz archive holding 'X' and 'y'")
+        with loaded as npz:
             keys = set(npz.files)
             missing = [k for k in ("X", "y") if k not in keys]
             if missing:
@@ -187,6 +189,8 @@ def load_npz(path: str | os.PathLike) -> Dataset:
                 if test[0].shape[1] != X.shape[1]:
                     raise DataError(f"{path}: 'X_test' has {test[0].shape[1]} features, 'X' has {X.shape[1]}")
             names_given = [str(v) for v in npz["class_names"]] if "class_names" in keys else None
+    except DataError:
+        raise
     except ValueError as e:
         text = str(e)
         if "pickle" in text.lower():

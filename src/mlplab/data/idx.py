@@ -30,7 +30,8 @@ def parse_header(head: bytes, name: str) -> tuple[np.dtype, tuple[int, ...], int
     zero, code, ndim = head[0:2], head[2], head[3]
     magic = int.from_bytes(head[:4], "big")
     if zero != b"\0\0" or code not in IDX_TYPES or ndim == 0:
-        raise DataError(f"{name}: bad IDX magic number 0x{magic:08X} (expected 0x000008dd: type 0x08, dimensions dd)")
+        raise DataError(f"{name}: bad IDX magic number 0x{magic:08X} "
+                        "(expected 0x00000801 for labels, 0x00000803 for images)")
     size = 4 + 4 * ndim
     if len(head) < size:
         raise DataError(f"{name}: IDX header declares {ndim} dimensions but the file ends after {len(head)} bytes")
