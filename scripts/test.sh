@@ -8,5 +8,7 @@ if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$(id -u)" = 0 ] && command -
     || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1; }) \
     || echo "mlplab: could not install dataset-fashion-mnist; real-data tests will fail" >&2
 fi
-ruff check .
+lint=0
+ruff check . || lint=$?
 python -m pytest -n 2 "$@"
+if [ "$lint" -ne 0 ]; then echo "mlplab: ruff found problems (see above)" >&2; exit "$lint"; fi
