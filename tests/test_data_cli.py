@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -79,3 +80,18 @@ def test_show_bad_input_is_one_line_and_writes_nothing(env, capsys):
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and "bad.csv: every label is 'x'" in err[0] and "mlplab data download mnist" in err[1]
     assert not (env / "bad.png").exists() and not (env / "mnist.png").exists()
+
+
+def test_train_on_csv_with_label_column_and_on_idx_with_data_dir(env):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 2))
+    label = np.where(X[:, 0] > 0, "right", "left")
+    lines = ["kind,x1,x2"] + [f"{k},{a:.6f},{b:.6f}" for k, (a, b) in zip(label, X, strict=True)]
+    (env / "pts.csv").write_text("\n".join(lines) + "\n")
+    assert main(["train", "-q", "-d", "pts.csv", "--label-column", "kind", "--epochs", "30", "--out", "o1"]) == 0
+    metrics = json.loads((env / "o1" / "metrics.json").read_text())
+    assert metrics["config"]["label_column"] == "kind" and metrics["test"]["accuracy"] > 0.8
+    write_set(env / "idx", n_train=60, n_test=20)
+    assert main(["train", "-q", "-d", "mnist", "--data-dir", str(env / "idx"), "--epochs", "1", "--out", "o2"]) == 0
+    metrics = json.loads((env / "o2" / "metrics.json").read_text())
+    assert metrics["config"]["data_dir"] == str(env / "idx") and metrics["sizes"][0] == 16
