@@ -48,7 +48,10 @@ def _where(name: str, data_dir: str | None) -> tuple[str, str]:
 @data_cmd.command("list")
 @DATA_DIR
 def list_cmd(data_dir: str | None) -> None:
-    """Every dataset name, where it comes from, and whether (and where) its files are on this machine."""
+    """List datasets: source, and where their files are on this machine.
+
+    IDX datasets are looked for in --data-dir, $MLPLAB_DATA, /usr/share/datasets/NAME, then the user cache.
+    """
     rows = [(name, SOURCES.get(name, ""), *_where(name, data_dir)) for name in sorted(LOADERS)]
     widths = [max(len(r[i]) for r in [("name", "source", "location", "size"), *rows]) for i in range(3)]
     header = ("name", "source", "location", "size")
@@ -74,7 +77,11 @@ def _counts(y: np.ndarray, names: list[str] | None) -> str:
 @DATA_DIR
 def show_cmd(name: str, out: str | None, per_class: int, label_column: str | None, seed: int,
              data_dir: str | None) -> None:
-    """Shape, classes and counts of a dataset; writes a figure of examples."""
+    """Show a dataset's shape and class counts, and draw examples.
+
+    NAME is a dataset name or a .csv/.npz path. Image sets get a grid of examples per class, 2-D sets a
+    scatter, 1-D regression sets a plot of y against x (written atomically to --out).
+    """
     ds = load_dataset(name, data_dir=data_dir, label_column=label_column, seed=seed)
     click.echo(f"dataset     {ds.name}  ({ds.meta.get('source', SOURCES.get(name, ''))})")
     click.echo(f"task        {ds.task}")
@@ -150,7 +157,11 @@ def _figure(ds: Dataset, path: Path, per_class: int, seed: int) -> bool:
               help="Seconds to wait on the network before giving up.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the destination folder.")
 def download_cmd(name: str, dest: str | None, base_url: str | None, timeout: float, quiet: bool) -> None:
-    """Download MNIST or Fashion-MNIST (four .gz IDX files), verify their SHA-256, then move them into place."""
+    """Download MNIST or Fashion-MNIST, checksum-verified.
+
+    The four .gz IDX files are streamed into temporary files beside --dest, each SHA-256 is checked against
+    the known digests, and only then are they renamed into place: a failure leaves nothing behind.
+    """
     report = None if quiet else click.echo  # progress on stdout, so stderr holds only an error line
     paths = dl.download(name, dest, base_url, timeout=timeout, report=report)
     folder = paths[0].parent
