@@ -119,7 +119,7 @@ class Trainer:
             opt.step(net.grads)
             return loss, (hits / N if labels is not None else math.nan)
         order = self.rng.permutation(N) if self.shuffle else np.arange(N)
-        if self.engine != "numpy" and kernels.supported(net, opt):  # same math, compiled (kernels.py)
+        if self.engine != "numpy" and kernels.supported(net, opt, B):  # same math, compiled (kernels.py)
             total, hits = kernels.run_epoch(net, opt, X, Y, labels, order, B)
             return total / N, (hits / N if labels is not None else math.nan)
         Xb = np.empty((B, X.shape[1]), X.dtype)

@@ -1,0 +1,166 @@
+"""The compiled kernels (kernels.py) against the plain NumPy engine: same shuffles, same updates, same numbers.
+
+Each case trains the same network twice from the same seed, once with ``engine="numpy"`` and once with
+``engine="auto"`` (compiled where supported), and compares every parameter and the loss history.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mlplab import kernels
+from mlplab.errors import ConfigError, TrainingDiverged
+from mlplab.network import MLP
+from mlplab.optim import make_optimizer
+from mlplab.train import Trainer
+
+RNG = np.random.default_rng(7)
+X = RNG.standard_normal((120, 6)).astype(np.float32)
+LABELS = RNG.integers(0, 3, 120)
+TARGETS = RNG.standard_normal((120, 3)).astype(np.float32)
+
+
+def _train(engine: str, *, sizes=(6, 5, 3), activation="tanh", output="softmax", loss="cross_entropy",
+           optimizer="sgd", lr=0.05, momentum=0.0, nesterov=False, weight_decay=0.0, batch_size=1, epochs=2,
+           dropout=0.0, targets=None):
+    net = MLP(list(sizes), activation, output, loss, dropout=dropout, seed=3)
+    opt = make_optimizer(optimizer, net.params, lr, momentum, nesterov, weight_decay)
+    trainer = Trainer(net, opt, epochs=epochs, batch_size=batch_size, seed=11, engine=engine)
+    y = LABELS if targets is None else targets
+    trainer.fit(X, y)
+    return net, opt, trainer
+
+
+def _assert_same(a, b, rtol=2e-4, atol=2e-5):
+    (net_a, opt_a, tr_a), (net_b, opt_b, tr_b) = a, b
+    for k in net_a.params:
+        np.testing.assert_allclose(net_b.params[k], net_a.params[k], rtol=rtol, atol=atol, err_msg=k)
+    for ra, rb in zip(tr_a.history, tr_b.history, strict=True):
+        assert rb.train_loss == pytest.approx(ra.train_loss, rel=1e-4, abs=1e-6)
+        if not np.isnan(ra.train_accuracy):
+            assert rb.train_accuracy == pytest.approx(ra.train_accuracy, abs=1.5 / len(X))
+    assert opt_a.t == opt_b.t
+    arrays_a, _ = opt_a.state_dict()
+    arrays_b, _ = opt_b.state_dict()
+    for k in arrays_a:
+        np.testing.assert_allclose(arrays_b[k], arrays_a[k], rtol=rtol, atol=atol, err_msg=k)
+
+
+CASES = [
+    dict(),  # the online regime of Q10 with plain SGD
+    dict(activation="relu", optimizer="adam", lr=0.01),
+    dict(activation="sigmoid", momentum=0.5, weight_decay=1e-3),
+    dict(activation="identity", momentum=0.5, nesterov=True, sizes=(6, 3)),
+    dict(sizes=(6, 5, 4, 3), weight_decay=1e-2),
+    dict(output="softmax", loss="mse", sizes=(6, 5, 4, 3), optimizer="adam", lr=0.01),
+    dict(output="sigmoid", loss="cross_entropy", targets="binary"),
+    dict(output="sigmoid", loss="mse", targets="binary", activation="relu"),
+    dict(output="identity", loss="mse", targets="real"),
+]
+
+
+def _resolve(case: dict) -> dict:
+    case = dict(case)
+    if case.get("targets") == "binary":
+        case["targets"] = (TARGETS > 0).astype(np.float32)
+    elif case.get("targets") == "real":
+        case["targets"] = TARGETS
+    return case
+
+
+@pytest.mark.parametrize("batch_size", [1, 7])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "plain")
+def test_kernels_match_numpy_engine(case, batch_size):
+    case = _resolve(case)
+    net = MLP(list(case.get("sizes", (6, 5, 3))), case.get("activation", "tanh"))
+    opt = make_optimizer(case.get("optimizer", "sgd"), net.params, 0.1)
+    assert kernels.supported(net, opt, batch_size)  # the case really exercises a compiled kernel
+    _assert_same(_train("numpy", batch_size=batch_size, **case), _train("auto", batch_size=batch_size, **case))
+
+
+def test_kernel_is_dispatched_and_numpy_fallback_is_not(monkeypatch):
+    calls = []
+    real = kernels.run_epoch
+    monkeypatch.setattr(kernels, "run_epoch", lambda *a, **k: calls.append(a[-1]) or real(*a, **k))
+    _train("auto", batch_size=1, epochs=1)
+    _train("auto", batch_size=kernels.KERNEL_MAX_BATCH, epochs=1)
+    assert calls == [1, kernels.KERNEL_MAX_BATCH]
+    _train("numpy", batch_size=1, epochs=1)  # forced fallback
+    _train("auto", batch_size=1, epochs=1, dropout=0.2)  # unsupported: dropout
+    _train("auto", batch_size=kernels.KERNEL_MAX_BATCH + 1, epochs=1)  # large batches: BLAS-bound, NumPy
+    _train("auto", batch_size=None, epochs=1)  # full batch
+    assert calls == [1, kernels.KERNEL_MAX_BATCH]
+
+
+def test_environment_variable_forces_numpy(monkeypatch):
+    monkeypatch.setenv(kernels.ENGINE_ENV, "numpy")
+    net = MLP([6, 3])
+    assert Trainer(net, make_optimizer("sgd", net.params, 0.1)).engine == "numpy"
+    monkeypatch.delenv(kernels.ENGINE_ENV)
+    assert Trainer(net, make_optimizer("sgd", net.params, 0.1)).engine == "auto"
+    with pytest.raises(ConfigError, match="engine"):
+        Trainer(net, make_optimizer("sgd", net.params, 0.1), engine="fortran")
+
+
+def test_kernel_is_deterministic_and_resumes_like_one_run():
+    a = _train("auto", epochs=3)
+    b = _train("auto", epochs=3)
+    for k in a[0].params:
+        np.testing.assert_array_equal(a[0].params[k], b[0].params[k])
+    # 3 epochs in one fit == 2 epochs, then fit again with epochs raised to 3 (resuming from state.epoch)
+    net, _, trainer = _train("auto", epochs=2)
+    trainer.epochs = 3
+    trainer.fit(X, LABELS)
+    for k in net.params:
+        np.testing.assert_array_equal(net.params[k], a[0].params[k])
+
+
+def test_divergence_is_reported_by_the_kernel_too():
+    for engine in ("numpy", "auto"):
+        with pytest.raises(TrainingDiverged):
+            _train(engine, lr=1e6, activation="identity", output="identity", loss="mse", targets=TARGETS * 1e3,
+                   epochs=3)
+
+
+def test_fast_tanh_is_float32_accurate():
+    from numba import njit
+
+    @njit
+    def apply(z, kind):
+        out = np.empty_like(z)
+        for i in range(z.shape[0]):
+            out[i] = kernels._act(kind, z[i])
+        return out
+
+    z = np.linspace(-30, 30, 100_001)
+    np.testing.assert_allclose(apply(z, 0), np.tanh(z), atol=3e-7, rtol=0)
+    np.testing.assert_allclose(apply(z, 2), 1 / (1 + np.exp(-z)), atol=3e-7, rtol=0)
+    assert np.isnan(apply(np.array([np.nan]), 0)[0])
+
+
+def test_a_second_process_pays_no_compilation(tmp_path):
+    """numba's on-disk cache (NUMBA_CACHE_DIR): the second process loads every kernel it uses, compiles none."""
+    script = (
+        "import numpy as np\n"
+        "from mlplab import kernels\n"
+        "from mlplab.network import MLP\n"
+        "from mlplab.optim import SGD\n"
+        "from mlplab.train import Trainer\n"
+        "X = np.ones((8, 4), np.float32); y = np.arange(8) % 2\n"
+        "for B in (1, 4):\n"
+        "    net = MLP([4, 3, 2]); Trainer(net, SGD(net.params, 0.1), epochs=1, batch_size=B).fit(X, y)\n"
+        "misses = sum(sum(f.stats.cache_misses.values()) for f in (kernels.online_epoch, kernels.minibatch_epoch))\n"
+        "hits = sum(sum(f.stats.cache_hits.values()) for f in (kernels.online_epoch, kernels.minibatch_epoch))\n"
+        "print(misses, hits)\n"
+    )
+    env = dict(os.environ, NUMBA_CACHE_DIR=os.environ.get("NUMBA_CACHE_DIR", str(tmp_path / "numba")))
+    env.pop(kernels.ENGINE_ENV, None)
+    runs = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+            for _ in range(2)]
+    misses, hits = map(int, runs[1].stdout.split())
+    assert misses == 0 and hits == 2, runs[1].stdout
