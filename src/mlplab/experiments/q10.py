@@ -119,11 +119,12 @@ def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = No
         f"{online['seconds_per_epoch'] * 1e3:.1f} ms per epoch against {mini['seconds_per_epoch'] * 1e3:.1f} ms "
         f"(mini-batch 16) and {full['seconds_per_epoch'] * 1e3:.2f} ms (full batch). Time to reach training loss "
         f"{TARGET}: " + ", ".join(f"{g} {_secs(v['seconds_to_target'])}" for g, v in summary.items())
-        + f" (fastest: {fastest}). Per epoch, online SGD makes the most progress; per second, {fastest} "
-        f"gets there first, which supports the seed's choice of mini-batches as the default. But full-batch "
-        f"gradient descent does not converge to \"the global minimum\": on XOR with two hidden units, {len(losses)} seeds run for "
-        f"{gd_epochs} epochs stall at losses from {min(losses):.3f} to {max(losses):.3f} with gradient norms "
-        f"≤ {max(gm['grad_norms']):.1e} — different minima of a non-convex loss."
+        + f" (fastest: {fastest}). Per epoch, online SGD makes the most progress; per second, {fastest} gets "
+        + ("there first, which supports the seed's choice of mini-batches as the default. " if fastest and
+           fastest.startswith("mini") else "there first. ")
+        + f"But full-batch gradient descent does not converge to \"the global minimum\": on XOR with two hidden "
+        f"units, {len(losses)} seeds run for {gd_epochs} epochs stall at losses from {min(losses):.3f} to "
+        f"{max(losses):.3f} with gradient norms ≤ {max(gm['grad_norms']):.1e} — different minima of a non-convex loss."
     )
     contradicted = gm["spread"] > 0.05 and max(gm["grad_norms"]) < 0.05
     q = QuestionResult("Q10", answer, m, "contradicted" if contradicted else "confirmed")
