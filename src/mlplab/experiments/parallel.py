@@ -21,7 +21,7 @@ _dask_depth = 0  # > 0 while an on_scheduler block is active
 
 
 @contextlib.contextmanager
-def on_scheduler(address: str | None) -> Iterator[object | None]:
+def on_scheduler(address: str | None, timeout: str = "10s") -> Iterator[object | None]:
     """Route every ``pmap`` inside the block to the Dask scheduler at ``address`` (None: do nothing)."""
     global _dask_depth
     if not address:
@@ -32,7 +32,7 @@ def on_scheduler(address: str | None) -> Iterator[object | None]:
     except ImportError:  # pragma: no cover - depends on the install
         raise ConfigError("--scheduler needs dask.distributed: pip install 'mlplab[cluster]'") from None
     try:
-        client = Client(address, timeout="10s")
+        client = Client(address, timeout=timeout)
     except (OSError, TimeoutError) as e:
         raise ConfigError(f"cannot reach the Dask scheduler at {address}: {e}") from None
     _dask_depth += 1
