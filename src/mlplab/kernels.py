@@ -19,8 +19,10 @@ Compiled once per machine: ``cache=True`` stores the machine code in ``NUMBA_CAC
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+from collections.abc import Iterator
 
 import numpy as np
 from numba import njit
@@ -31,6 +33,41 @@ HEAD_CODES = {("softmax", "cross_entropy"): 0, ("softmax", "mse"): 1, ("identity
 ENGINE_ENV = "MLPLAB_ENGINE"  # "numpy" forces the plain NumPy engine everywhere
 KERNEL_MAX_BATCH = 64  # above this, BLAS time dominates and the NumPy engine measured as fast or faster
 FM = {"reassoc", "contract"}  # lets LLVM vectorise dot-product reductions; no assumptions about NaN/inf
+
+
+THREADS_ENV = "MLPLAB_THREADS"  # BLAS threads while training; unset: auto (see blas_threads_for)
+ONE_THREAD_BELOW = 2048  # batches smaller than this train with one BLAS thread (see blas_threads_for)
+_controller = None
+
+
+def blas_threads_for(batch_size: int, threads: int | None = None) -> int | None:
+    """BLAS threads for training with this batch size: ``threads`` or $MLPLAB_THREADS if given, else auto.
+
+    Auto is 1 thread for batches below ONE_THREAD_BELOW rows, the library default (None) above. Small products
+    gain little from a second thread, and when the other core is busy OpenBLAS threads spin waiting for each
+    other at every product: on a loaded 2-core machine one epoch of the ``fast`` preset took 13-23 s with 2
+    threads against 1.7 s with one (BENCHMARKS.md).
+    """
+    if threads is None and os.environ.get(THREADS_ENV, "").strip():
+        threads = int(os.environ[THREADS_ENV])
+    if threads is not None:
+        return max(int(threads), 1)
+    return 1 if batch_size < ONE_THREAD_BELOW else None
+
+
+@contextlib.contextmanager
+def blas_threads(n: int | None) -> Iterator[None]:
+    """Limit every loaded BLAS (NumPy's, and SciPy's that numba's np.dot calls) to n threads; None: no change."""
+    global _controller
+    if n is None:
+        yield
+        return
+    from threadpoolctl import ThreadpoolController
+
+    if _controller is None:
+        _controller = ThreadpoolController()
+    with _controller.limit(limits=n, user_api="blas"):
+        yield
 
 
 def engine_choice() -> str:

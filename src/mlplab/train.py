@@ -62,6 +62,8 @@ class Trainer:
     naming the epoch and learning rate, or "stop" quietly (for sweeps that probe divergence).
     engine: "auto" (default; the MLPLAB_ENGINE environment variable may say "numpy") runs shuffled epochs
     through the compiled kernels of ``kernels.py`` when they support the setup, else "numpy".
+    threads: BLAS threads while training (None: $MLPLAB_THREADS, else 1 for batches below 2048 rows, where a
+    second thread gains little and costs much on a busy machine; see ``kernels.blas_threads_for``).
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class Trainer:
         on_nonfinite: str = "raise",
         restore_best: bool = True,
         engine: str | None = None,
+        threads: int | None = None,
     ) -> None:
         if epochs < 0:
             raise ConfigError(f"epochs must be ≥ 0; got {epochs}")
@@ -99,6 +102,7 @@ class Trainer:
         self.engine = kernels.engine_choice() if engine is None else engine
         if self.engine not in ("auto", "numpy"):
             raise ConfigError(f"engine must be 'auto' or 'numpy'; got {engine!r}")
+        self.threads = threads
 
     @property
     def history(self) -> list[EpochRecord]:
@@ -150,6 +154,15 @@ class Trainer:
         if has_val:
             X_val, Y_val = net._check_X(X_val), net.targets(y_val)
         st = self.state
+        B = X.shape[0] if self.batch_size is None else min(self.batch_size, X.shape[0])
+        with kernels.blas_threads(kernels.blas_threads_for(B, self.threads)):
+            self._epochs(X, y, Y, labels, X_val, y_val, Y_val if has_val else None, has_val)
+        if self.restore_best and self.best_params is not None and st.best_epoch < st.epoch:
+            net.set_params(self.best_params)
+        return st.history
+
+    def _epochs(self, X, y, Y, labels, X_val, y_val, Y_val, has_val) -> None:
+        net, st = self.net, self.state
         while st.epoch < self.epochs and not (st.stopped_early or st.diverged):
             lr = schedule_lr(self.schedule, self.lr0, st.epoch, self.epochs)
             self.optimizer.lr = lr
@@ -172,9 +185,6 @@ class Trainer:
                 self._early_stopping(val_loss)
             for cb in self.callbacks:
                 cb.on_epoch_end(self, record)
-        if self.restore_best and self.best_params is not None and st.best_epoch < st.epoch:
-            net.set_params(self.best_params)
-        return st.history
 
     def _early_stopping(self, val_loss: float) -> None:
         st = self.state
