@@ -7,6 +7,7 @@
 
 __version__ = "0.1.0"
 
+from mlplab.estimators import MLPClassifier, MLPRegressor
 from mlplab.network import MLP
 
-__all__ = ["MLP", "__version__"]
+__all__ = ["MLP", "MLPClassifier", "MLPRegressor", "__version__"]

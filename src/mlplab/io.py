@@ -212,6 +212,7 @@ class LoadedModel:
     image_shape: tuple[int, ...] | None = None
     pixel_max: float | None = None
     split: dict | None = None
+    features: list[str] | None = None
     mlplab_version: str = ""
     format_version: int = FORMAT_VERSION
     meta: dict = field(default_factory=dict)
@@ -231,7 +232,7 @@ class LoadedModel:
 
 def save_model(path: str | os.PathLike, net: MLP, scaler: Standardizer | None, class_names: list[str] | None,
                task: str, *, image_shape: tuple[int, ...] | None = None, pixel_max: float | None = None,
-               split: dict | None = None) -> None:
+               split: dict | None = None, features: list[str] | None = None) -> None:
     """Write a model file atomically (see the module docstring for the layout).
 
     scaler None means inputs are used as they are. ``split`` holds the data and split settings of the
@@ -252,6 +253,7 @@ def save_model(path: str | os.PathLike, net: MLP, scaler: Standardizer | None, c
         "image_shape": list(image_shape) if image_shape else None,
         "pixel_max": float(pixel_max) if pixel_max is not None else None,
         "split": split,
+        "features": [str(f) for f in features] if features is not None else None,
         "tensors": {k: {"dtype": v.dtype.name, "shape": list(v.shape)} for k, v in tensors.items()},
     }
     write_safetensors(path, tensors, meta)
@@ -294,9 +296,13 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     split = meta.get("split")
     if split is not None and not isinstance(split, dict):
         raise ModelFileError(f"{name}: split settings are not an object")
+    features = meta.get("features")
+    if features is not None and not (isinstance(features, list) and len(features) == n_x
+                                     and all(isinstance(f, str) for f in features)):
+        raise ModelFileError(f"{name}: features must list {n_x} column names")
     net = build_net(name, arch, tensors)
     scaler = Standardizer(tensors["scaler.mean"], tensors["scaler.std"])
-    return LoadedModel(net, scaler, class_names, task, image_shape, pixel_max, split,
+    return LoadedModel(net, scaler, class_names, task, image_shape, pixel_max, split, features,
                        str(meta.get("mlplab_version", "")), version, meta)
 
 
@@ -319,5 +325,8 @@ def save_run_model(result, path: str | os.PathLike) -> None:
         n = 2 if (net.output == "sigmoid" and net.sizes[-1] == 1) else net.sizes[-1]
         class_names = [str(k) for k in range(n)]
     pixel_max = float(np.max(ds.X)) if ds.image_shape and ds.X.size else None
+    features = ds.meta.get("features")
+    if not (isinstance(features, list) and len(features) == net.sizes[0]):
+        features = None
     save_model(path, net, result.prepared.scaler, class_names, ds.task, image_shape=ds.image_shape,
-               pixel_max=pixel_max, split=result.config.as_json())
+               pixel_max=pixel_max, split=result.config.as_json(), features=features)

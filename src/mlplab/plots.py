@@ -62,3 +62,25 @@ def plot_decision_boundary(predict_proba, X: np.ndarray, y: np.ndarray, path: st
     fig, ax = plt.subplots(figsize=(5, 5))
     draw_boundary(ax, predict_proba, X, y, title)
     save(fig, path)
+
+
+def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str], path: str | os.PathLike,
+                          title: str = "") -> None:
+    """Counts of (true class, predicted class), rows normalised for the colour, raw counts written in cells."""
+    cm = np.asarray(cm)
+    k = cm.shape[0]
+    rows = cm.sum(axis=1, keepdims=True)
+    share = np.divide(cm, rows, out=np.zeros(cm.shape, float), where=rows > 0)
+    size = min(3 + 0.55 * k, 14)
+    fig, ax = plt.subplots(figsize=(size, size * 0.9))
+    im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    if k <= 30:
+        for i in range(k):
+            for j in range(k):
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
+                        color="white" if share[i, j] > 0.5 else "black")
+    ax.set_xticks(range(k), [str(c) for c in class_names], rotation=45, ha="right")
+    ax.set_yticks(range(k), [str(c) for c in class_names])
+    ax.set(xlabel="predicted class", ylabel="true class", title=title or "confusion matrix")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="share of the true class")
+    save(fig, path)

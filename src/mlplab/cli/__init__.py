@@ -11,6 +11,7 @@ from mlplab import __version__
 from mlplab.cli.data import data_cmd
 from mlplab.cli.experiments import experiment_cmd, report_cmd
 from mlplab.cli.gradcheck import gradcheck_cmd
+from mlplab.cli.model import evaluate_cmd, predict_cmd
 from mlplab.cli.train import train_cmd
 from mlplab.errors import MlplabError
 
@@ -27,6 +28,8 @@ def cli() -> None:
 
 cli.add_command(train_cmd)
 cli.add_command(gradcheck_cmd)
+cli.add_command(evaluate_cmd)
+cli.add_command(predict_cmd)
 cli.add_command(data_cmd)
 cli.add_command(experiment_cmd)
 cli.add_command(report_cmd)

@@ -1,0 +1,162 @@
+"""scikit-learn estimators: the API checks, Pipeline/GridSearchCV, the one-epoch timing contract, alpha, real data."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits, make_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from conftest import require
+from mlplab import MLP, MLPClassifier, MLPRegressor
+from mlplab.estimators import expected_failed_checks
+from mlplab.optim import SGD
+from mlplab.train import Trainer
+
+
+@parametrize_with_checks([MLPClassifier(), MLPRegressor(), MLPRegressor(dtype="float64")],
+                         expected_failed_checks=expected_failed_checks)
+def test_sklearn_check_estimator(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)
+
+
+def _contract(B: int, lr: float) -> MLPClassifier:
+    return MLPClassifier(hidden_layer_sizes=(100,), activation="tanh", solver="sgd", momentum=0.0, alpha=0.0,
+                         batch_size=B, learning_rate_init=lr, max_iter=1, shuffle=True, random_state=0,
+                         early_stopping=False, tol=0.0, n_iter_no_change=10**6)
+
+
+@pytest.mark.parametrize("B", [1, 32, 500])
+def test_timing_contract_is_exactly_one_plain_sgd_epoch(monkeypatch, B):
+    X, y = make_classification(n_samples=300, n_features=12, n_informative=6, n_classes=3, random_state=1)
+    X = X.astype(np.float32)
+    # the reference: one epoch of the engine, by hand, same seed
+    net = MLP([12, 100, 3], "tanh", "softmax", "cross_entropy", seed=0)
+    Trainer(net, SGD(net.params, lr=0.05), epochs=1, batch_size=B, seed=0).fit(X, y)
+
+    epochs = []
+    orig = Trainer.run_epoch
+
+    def counting(self, X_, Y_, labels):
+        epochs.append(X_.shape[0])
+        return orig(self, X_, Y_, labels)
+
+    def forbidden(*a, **k):
+        raise AssertionError("an extra pass over the data")
+
+    monkeypatch.setattr(Trainer, "run_epoch", counting)
+    monkeypatch.setattr(MLP, "forward", forbidden)
+    monkeypatch.setattr(MLP, "evaluate", forbidden)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = _contract(B, 0.05).fit(X, y)
+    assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 1
+    assert epochs == [300]  # one pass over the data, nothing else
+    for l in range(2):
+        assert np.array_equal(clf.coefs_[l], net.params[f"W{l + 1}"])
+        assert np.array_equal(clf.intercepts_[l], net.params[f"b{l + 1}"])
+
+
+@pytest.mark.parametrize("batch_size", [20, "full"])
+def test_alpha_matches_scikit_learn_l2(batch_size):
+    """Same start weights, one SGD epoch without shuffling: mlplab's alpha update equals scikit-learn's."""
+    X, y = make_classification(n_samples=100, n_features=5, n_informative=4, n_redundant=0, n_classes=3,
+                               random_state=0)
+    kw = dict(hidden_layer_sizes=(7,), activation="tanh", solver="sgd", momentum=0.0, alpha=0.3,
+              batch_size=100 if batch_size == "full" else batch_size, learning_rate_init=0.1, max_iter=1,
+              shuffle=False, random_state=0, tol=0.0, n_iter_no_change=10**6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = MLPClassifier(dtype="float64", warm_start=True, **kw).fit(X, y)
+        theirs = SkMLPClassifier(warm_start=True, **kw).fit(X, y)
+        for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_, strict=True):
+            b[...] = a  # start both from mlplab's weights
+        ours.fit(X, y)
+        theirs.fit(X, y)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)  # the compiled engine differs by ~1e-9
+    assert not np.allclose(ours.coefs_[0], MLPClassifier(dtype="float64", **{**kw, "alpha": 0.0}).fit(X, y).coefs_[0])
+
+
+def test_pipeline_and_grid_search():
+    X, y = make_classification(n_samples=240, n_features=8, n_informative=5, random_state=0)
+    pipe = make_pipeline(StandardScaler(), MLPClassifier(max_iter=60, random_state=0, learning_rate_init=0.01))
+    grid = GridSearchCV(pipe, {"mlpclassifier__hidden_layer_sizes": [(4,), (16,)],
+                               "mlpclassifier__alpha": [1e-4, 1e-2]}, cv=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        grid.fit(X, y)
+    assert set(grid.best_params_) == {"mlpclassifier__hidden_layer_sizes", "mlpclassifier__alpha"}
+    assert grid.best_score_ > 0.8
+    assert grid.predict(X).shape == (240,)
+
+    Xr, yr = make_regression(n_samples=200, n_features=5, noise=0.1, random_state=0)
+    reg = make_pipeline(StandardScaler(), MLPRegressor((32,), max_iter=300, learning_rate_init=0.01, random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert reg.fit(Xr, yr / yr.std()).score(Xr, yr / yr.std()) > 0.9
+
+
+def test_early_stopping_partial_fit_and_dropout_attributes():
+    X, y = make_classification(n_samples=400, n_features=10, random_state=0)
+    clf = MLPClassifier((16,), early_stopping=True, n_iter_no_change=3, max_iter=200, random_state=0,
+                        dropout=0.2, learning_rate_init=0.01).fit(X, y)
+    assert clf.n_iter_ < 200 and len(clf.validation_scores_) == clf.n_iter_ == len(clf.validation_loss_curve_)
+    assert clf.best_validation_score_ == max(clf.validation_scores_) and clf.best_loss_ is None
+    assert clf._net.dropout == 0.2 and clf.n_features_in_ == 10 and list(clf.classes_) == [0, 1]
+    inc = MLPClassifier((8,), random_state=0)
+    for _ in range(3):
+        inc.partial_fit(X, y, classes=[0, 1])
+    assert inc.n_iter_ == 3 and len(inc.loss_curve_) == 3 and inc._trainer.optimizer.t > 0
+    with pytest.raises(ValueError, match="classes must be passed"):
+        MLPClassifier().partial_fit(X, y)
+
+
+def test_invscaling_and_adaptive_learning_rates():
+    X, y = make_classification(n_samples=200, n_features=6, random_state=0)
+    clf = MLPClassifier((8,), solver="sgd", learning_rate="invscaling", learning_rate_init=0.5, power_t=0.5,
+                        max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf._trainer.lr0 == pytest.approx(0.5 / (3 * 200 + 1) ** 0.5)
+    ada = MLPClassifier((8,), solver="sgd", learning_rate="adaptive", tol=10.0, n_iter_no_change=1, max_iter=30,
+                        random_state=0).fit(X, y)
+    assert ada._trainer.lr0 < ada.learning_rate_init
+
+
+def test_digits_reaches_98_percent():
+    X, y = load_digits(return_X_y=True)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+    model = make_pipeline(StandardScaler(), MLPClassifier((256,), alpha=1e-3, max_iter=60, random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X_tr, y_tr)
+    assert model.score(X_te, y_te) >= 0.98
+
+
+def test_fashion_mnist_recipe_on_a_subset():
+    """The Fashion-MNIST recipe (256-128 ReLU, Adam, batch 128) on 6 000 training images for 5 epochs."""
+    from mlplab.data import load_dataset
+    from mlplab.errors import DataError
+
+    try:
+        ds = load_dataset("fashion-mnist", n_samples=6000, seed=0)
+    except DataError:
+        ds = None
+    require(ds is not None, "Fashion-MNIST is not installed (Debian package dataset-fashion-mnist)")
+    clf = MLPClassifier(hidden_layer_sizes=(256, 128), activation="relu", solver="adam", batch_size=128,
+                        max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(ds.X.astype(np.float32) / 255, ds.y)
+    assert clf.score(ds.X_test[:2000].astype(np.float32) / 255, ds.y_test[:2000]) >= 0.80
