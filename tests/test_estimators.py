@@ -11,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from conftest import require
@@ -137,7 +137,8 @@ def test_invscaling_and_adaptive_learning_rates():
 def test_digits_reaches_98_percent():
     X, y = load_digits(return_X_y=True)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
-    model = make_pipeline(StandardScaler(), MLPClassifier((256,), alpha=1e-3, max_iter=60, random_state=0))
+    model = make_pipeline(MinMaxScaler(), MLPClassifier((256,), alpha=1e-2, batch_size=32, max_iter=60,
+                                                       random_state=0))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X_tr, y_tr)
@@ -159,4 +160,4 @@ def test_fashion_mnist_recipe_on_a_subset():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(ds.X.astype(np.float32) / 255, ds.y)
-    assert clf.score(ds.X_test[:2000].astype(np.float32) / 255, ds.y_test[:2000]) >= 0.80
+    assert clf.score(ds.X_test[:2000].astype(np.float32) / 255, ds.y_test[:2000]) >= 0.82  # measured 0.841 (seed 0)
