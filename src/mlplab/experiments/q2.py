@@ -19,7 +19,7 @@ from mlplab.runner import RunConfig
 
 SIZES = {
     "circles": {"quick": (50, 200, 1000, 4000), "full": (50, 100, 200, 500, 1000, 2000, 5000, 20000, 60000)},
-    FASHION: {"quick": (100, 300, 1000), "full": (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 60000)},
+    FASHION: {"quick": (100, 300, 1000), "full": (100, 200, 500, 1000, 2000, 5000, 10000, 20000, 60000)},
 }
 
 
@@ -27,7 +27,7 @@ def config(dataset: str, n: int, quick: bool) -> RunConfig:
     budget = 8_000 if quick else 300_000  # examples seen per run
     epochs = int(min(200, max(5 if quick else 10, math.ceil(budget / n))))
     if dataset == FASHION:
-        return RunConfig(dataset=FASHION, n_samples=n, hidden=(64,), optimizer="adam", lr=1e-3, batch_size=32,
+        return RunConfig(dataset=FASHION, n_samples=n, hidden=(64,), optimizer="adam", lr=2e-3, batch_size=128,
                          epochs=epochs, val_fraction=0.1)
     return RunConfig(dataset="circles", n_samples=n, noise=0.25, hidden=(32,), optimizer="adam", lr=0.01,
                      batch_size=32, epochs=epochs, val_fraction=0.1, test_fraction=0.2)

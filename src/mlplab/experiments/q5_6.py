@@ -38,7 +38,7 @@ def calibration(proba: np.ndarray, y: np.ndarray, bins: int = BINS) -> dict:
 def config(quick: bool) -> RunConfig:
     if has_fashion():
         return RunConfig(dataset=FASHION, n_samples=1500 if quick else 20000, hidden=(64,),
-                         activation="tanh", optimizer="adam", lr=1e-3, batch_size=32, epochs=6 if quick else 20)
+                         activation="tanh", optimizer="adam", lr=2e-3, batch_size=128, epochs=8 if quick else 20)
     return RunConfig(dataset="spiral", n_samples=1000, noise=0.3, hidden=(32,), optimizer="adam", lr=0.01,
                      batch_size=32, epochs=60 if quick else 200)
 
