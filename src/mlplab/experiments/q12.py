@@ -19,13 +19,15 @@ from mlplab.network import MLP
 BATCH = 16
 
 
-def _best_time(fn, repeats: int) -> tuple[float, object]:
-    """The fastest of ``repeats`` calls, and the last call's value."""
-    best, value = float("inf"), None
-    for _ in range(repeats):
+def _best_time(fn, repeats: int, min_total: float = 0.15, max_repeats: int = 50) -> tuple[float, object]:
+    """The fastest of at least ``repeats`` calls (more, up to ``max_repeats``, until ``min_total`` seconds
+    have been spent: short timings are the noisiest on a shared machine), and the last call's value."""
+    best, value, spent, n = float("inf"), None, 0.0, 0
+    while n < repeats or (spent < min_total and n < max_repeats):
         t0 = time.perf_counter()
         value = fn()
-        best = min(best, time.perf_counter() - t0)
+        dt = time.perf_counter() - t0
+        best, spent, n = min(best, dt), spent + dt, n + 1
     return best, value
 
 
