@@ -118,6 +118,11 @@ def _case(name: str, src: Path, dst: Path) -> Path:
         _rewrite(src, dst, edit=lambda t, m: m.__setitem__("class_names", ["a", "b", "c"]))
     elif name == "bad-scaler":
         _rewrite(src, dst, edit=lambda t, m: t["scaler.std"].__setitem__(0, 0.0))
+    elif name == "bad-split":
+        _rewrite(src, dst, edit=lambda t, m: m["split"].__setitem__("seed", "zero"))
+    elif name == "deep-json":
+        t, _ = _raw(src)
+        save_file(t, str(dst), metadata={"mlplab": "[" * 100000 + "]" * 100000})
     elif name == "checkpoint-not-model":
         _rewrite(src, dst, edit=lambda t, m: m.__setitem__("format", "mlplab-checkpoint"))
     else:
@@ -132,7 +137,8 @@ HOSTILE = {
     "extra-tensor": "unexpected tensor", "missing-tensor": "missing tensor", "wrong-shape": "W2",
     "wrong-dtype": "float64", "nan-weights": "NaN", "unknown-activation": "activation",
     "absurd-sizes": "sizes", "declared-list-lies": "tensor list", "future-version": "version",
-    "class-names": "class names", "bad-scaler": "positive", "checkpoint-not-model": "not an mlplab model",
+    "class-names": "class names", "bad-scaler": "positive", "bad-split": "split settings",
+    "deep-json": "not JSON", "checkpoint-not-model": "not an mlplab model",
 }
 
 

@@ -99,6 +99,18 @@ def test_resume_refuses_bad_input(tmp_path, capsys):
     assert "drop --lr" in capsys.readouterr().err
 
 
+def test_checkpoint_with_hostile_settings_is_refused(tmp_path, capsys):
+    from mlplab.io import read_safetensors, write_safetensors
+
+    config = RunConfig(n_samples=100, hidden=(4,), epochs=2)
+    save_checkpoint(tmp_path, config.as_json(), run(config).trainer)
+    tensors, meta = read_safetensors(tmp_path / CHECKPOINT_FILE)
+    meta["config"]["hidden"] = ["x"]
+    write_safetensors(tmp_path / CHECKPOINT_FILE, tensors, meta)
+    assert main(["train", "-q", "--resume", str(tmp_path)]) == 2
+    assert "invalid setting hidden" in capsys.readouterr().err
+
+
 def test_checkpoint_with_wrong_architecture_is_refused(tmp_path):
     config = RunConfig(n_samples=200, hidden=(4,), epochs=1)
     res = run(config)

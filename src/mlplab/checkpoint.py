@@ -152,4 +152,31 @@ def resume_plan(directory: str | os.PathLike):
         config = RunConfig.from_json(ckpt.config)
     except (TypeError, ValueError) as e:
         raise ModelFileError(f"checkpoint {ckpt.path}: invalid run configuration ({e})") from None
+    _check_config_types(ckpt.path, config)
     return config, ckpt.restore, ckpt.every
+
+
+OPTIONAL = {"n_samples", "patience", "batch_size", "data_dir", "label_column"}
+
+
+def _check_config_types(path: Path, config) -> None:
+    """Each stored setting has the type of its default (a hostile file must not reach the trainer)."""
+    from dataclasses import fields
+
+    defaults = type(config)()
+    for f in fields(config):
+        v, d = getattr(config, f.name), getattr(defaults, f.name)
+        if f.name == "hidden":
+            ok = all(_is_int(h) and h >= 1 for h in v)
+        elif v is None:
+            ok = f.name in OPTIONAL
+        elif isinstance(d, bool):
+            ok = isinstance(v, bool)
+        elif f.name in ("n_samples", "patience", "batch_size", "epochs", "seed"):
+            ok = _is_int(v)
+        elif isinstance(d, int | float):
+            ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        else:
+            ok = isinstance(v, str) or (f.name == "label_column" and _is_int(v))
+        if not ok:
+            raise ModelFileError(f"checkpoint {path}: invalid setting {f.name} = {v!r}")

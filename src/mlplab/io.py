@@ -38,7 +38,7 @@ from mlplab.network import INITS, MLP
 MODEL_FORMAT = "mlplab-model"
 FORMAT_VERSION = 1
 MAX_HEADER_BYTES = 16 * 2**20  # a header this large is not one mlplab wrote
-MAX_FILE_BYTES = 8 * 2**30
+MAX_FILE_BYTES = 2 * 2**30
 MAX_LAYER_SIZE = 10**7
 MAX_LAYERS = 1000
 MAX_PARAMS = 2**31
@@ -80,7 +80,7 @@ def read_safetensors(path: str | os.PathLike, what: str = "model file") -> tuple
         raise ModelFileError(f"{name}: not a safetensors file or truncated (header length {n}, file {len(data)} bytes)")
     try:
         header = json.loads(data[8 : 8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise ModelFileError(f"{name}: safetensors header is not JSON ({e})") from None
     if not isinstance(header, dict):
         raise ModelFileError(f"{name}: safetensors header is not a JSON object")
@@ -90,7 +90,7 @@ def read_safetensors(path: str | os.PathLike, what: str = "model file") -> tuple
         raise ModelFileError(f"{name}: no mlplab metadata (not written by mlplab)")
     try:
         meta = json.loads(meta_raw["mlplab"])
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, RecursionError) as e:
         raise ModelFileError(f"{name}: mlplab metadata is not JSON ({e})") from None
     if not isinstance(meta, dict):
         raise ModelFileError(f"{name}: mlplab metadata is not a JSON object")
@@ -294,8 +294,8 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     ):
         raise ModelFileError(f"{name}: invalid pixel_max {pixel_max!r}")
     split = meta.get("split")
-    if split is not None and not isinstance(split, dict):
-        raise ModelFileError(f"{name}: split settings are not an object")
+    if split is not None:
+        _check_split(name, split)
     features = meta.get("features")
     if features is not None and not (isinstance(features, list) and len(features) == n_x
                                      and all(isinstance(f, str) for f in features)):
@@ -304,6 +304,23 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     scaler = Standardizer(tensors["scaler.mean"], tensors["scaler.std"])
     return LoadedModel(net, scaler, class_names, task, image_shape, pixel_max, split, features,
                        str(meta.get("mlplab_version", "")), version, meta)
+
+
+def _check_split(name: str, split) -> None:
+    """The stored data/split settings that ``mlplab evaluate`` reads must have usable types and ranges."""
+    number = (int, float)
+    ok = isinstance(split, dict) and all((
+        isinstance(split.get("dataset"), str | None),
+        _is_int(split.get("seed", 0)),
+        isinstance(split.get("val_fraction", 0.2), number) and 0 <= split.get("val_fraction", 0.2) < 1,
+        isinstance(split.get("test_fraction", 0.2), number) and 0 <= split.get("test_fraction", 0.2) < 1,
+        split.get("n_samples") is None or (_is_int(split.get("n_samples")) and split["n_samples"] >= 1),
+        isinstance(split.get("noise", 0.1), number),
+        isinstance(split.get("data_dir"), str | None),
+        isinstance(split.get("label_column"), str | int | None),
+    ))
+    if not ok:
+        raise ModelFileError(f"{name}: invalid split settings")
 
 
 def _check_class_names(name: str, names, task: str, output: str, n_y: int) -> list[str] | None:
