@@ -154,3 +154,17 @@ def test_corrupt_png_for_an_image_model(digits, tmp_path, capsys):
     (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     assert main(["predict", "-m", str(digits / "model.safetensors"), "-i", str(tmp_path / "bad.png")]) == 2
     assert "not a readable PNG" in capsys.readouterr().err
+
+
+def test_evaluate_uses_a_predefined_test_set(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    X, X_test = rng.normal(size=(200, 4)), rng.normal(size=(37, 4))
+    np.savez(tmp_path / "d.npz", X=X, y=(X[:, 0] > 0).astype(np.int64), X_test=X_test,
+             y_test=(X_test[:, 0] > 0).astype(np.int64))
+    model = str(tmp_path / "m.safetensors")
+    assert main(["train", "-q", "-d", str(tmp_path / "d.npz"), "--epochs", "3", "--out", str(tmp_path / "run"),
+                 "--save", model]) == 0
+    assert main(["evaluate", "-m", model, "--json", str(tmp_path / "e.json")]) == 0
+    ev = json.loads((tmp_path / "e.json").read_text())
+    assert ev["n"] == 37
+    assert ev["accuracy"] == json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]["accuracy"]
