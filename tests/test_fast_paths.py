@@ -27,8 +27,8 @@ TARGETS = RNG.standard_normal((120, 3)).astype(np.float32)
 
 def _train(engine: str, *, sizes=(6, 5, 3), activation="tanh", output="softmax", loss="cross_entropy",
            optimizer="sgd", lr=0.05, momentum=0.0, nesterov=False, weight_decay=0.0, batch_size=1, epochs=2,
-           dropout=0.0, targets=None):
-    net = MLP(list(sizes), activation, output, loss, dropout=dropout, seed=3)
+           dropout=0.0, targets=None, dtype="float32"):
+    net = MLP(list(sizes), activation, output, loss, dropout=dropout, seed=3, dtype=dtype)
     opt = make_optimizer(optimizer, net.params, lr, momentum, nesterov, weight_decay)
     trainer = Trainer(net, opt, epochs=epochs, batch_size=batch_size, seed=11, engine=engine)
     y = LABELS if targets is None else targets
@@ -61,6 +61,7 @@ CASES = [
     dict(output="sigmoid", loss="cross_entropy", targets="binary"),
     dict(output="sigmoid", loss="mse", targets="binary", activation="relu"),
     dict(output="identity", loss="mse", targets="real"),
+    dict(dtype="float64", activation="sigmoid", momentum=0.5),  # float64 uses libm's tanh, not the rational one
 ]
 
 
@@ -77,10 +78,11 @@ def _resolve(case: dict) -> dict:
 @pytest.mark.parametrize("case", CASES, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "plain")
 def test_kernels_match_numpy_engine(case, batch_size):
     case = _resolve(case)
-    net = MLP(list(case.get("sizes", (6, 5, 3))), case.get("activation", "tanh"))
+    net = MLP(list(case.get("sizes", (6, 5, 3))), case.get("activation", "tanh"), dtype=case.get("dtype", "float32"))
     opt = make_optimizer(case.get("optimizer", "sgd"), net.params, 0.1)
     assert kernels.supported(net, opt, batch_size)  # the case really exercises a compiled kernel
-    _assert_same(_train("numpy", batch_size=batch_size, **case), _train("auto", batch_size=batch_size, **case))
+    tol = dict(rtol=1e-9, atol=1e-12) if case.get("dtype") == "float64" else {}
+    _assert_same(_train("numpy", batch_size=batch_size, **case), _train("auto", batch_size=batch_size, **case), **tol)
 
 
 def test_kernel_is_dispatched_and_numpy_fallback_is_not(monkeypatch):

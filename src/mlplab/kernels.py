@@ -121,24 +121,31 @@ def _tanh(z):
 
 @njit(cache=True, inline="always")
 def _act(kind, z):
-    """σ(z) for the activation code (NaN propagates, as in NumPy); sigmoid(z) = (1 + tanh(z/2)) / 2."""
+    """σ(z) for the activation code (NaN propagates, as in NumPy); sigmoid(z) = (1 + tanh(z/2)) / 2.
+
+    Codes 0 and 2 use the float32-accurate rational tanh; 4 and 5 are tanh and sigmoid through libm, for float64.
+    """
     if kind == 0:
         return _tanh(z)
     if kind == 1:
         return z if not z <= 0 else 0.0 * z  # 0·NaN stays NaN
     if kind == 2:
         return 0.5 + 0.5 * _tanh(0.5 * z)
+    if kind == 4:
+        return math.tanh(z)
+    if kind == 5:
+        return _expit(z)
     return z
 
 
 @njit(cache=True, inline="always")
 def _dact(kind, a):
     """σ'(z) written through a = σ(z), as layers.py does."""
-    if kind == 0:
+    if kind == 0 or kind == 4:
         return 1.0 - a * a
     if kind == 1:
         return np.sign(a)
-    if kind == 2:
+    if kind == 2 or kind == 5:
         return a * (1.0 - a)
     return 1.0
 
@@ -406,6 +413,8 @@ def run_epoch(net, optimizer, X: np.ndarray, Y: np.ndarray, labels: np.ndarray |
     lab = labels if labels is not None else np.empty(0, np.intp)
     order = np.ascontiguousarray(order, dtype=np.intp)
     act, head = ACT_CODES[net.activation], HEAD_CODES[(net.output, net.loss)]
+    if net.dtype == np.float64 and act in (0, 2):  # the rational tanh is float32-accurate only: use libm
+        act += 4 if act == 0 else 3
     common = (act, head, opt, dt(optimizer.lr), dt(mom), bool(nest), dt(optimizer.weight_decay),
               dt(b1), dt(b2), dt(eps), optimizer.t)
     if B == 1:
