@@ -68,10 +68,10 @@ def speed(quick: bool, reps: int) -> list[dict]:
         for _ in range(reps):
             for name, fn in C.CONTENDERS.items():
                 n = n_own if name.startswith("mlplab") else n_rival
-                for threads in (None, 1):
+                for threads in ((None, 1, 2) if name == "mlplab" else (None, 1)):
                     rate = n / fn(X[:n], y[:n], B, LR, threads)
                     if rate > best.get(name, (0.0, ""))[0]:
-                        best[name] = (rate, "default" if threads is None else "1 thread")
+                        best[name] = (rate, "default" if threads is None else f"{threads} thread(s)")
         ceiling = {t: C.ceiling_samples_per_s(B or N, X.shape[1], t, 0.1 if quick else 0.3) for t in (None, 1)}
         row = {"batch": "full" if B is None else B, "rows_mlplab": n_own, "rows_rivals": n_rival,
                "samples_per_s": {k: v[0] for k, v in best.items()}, "threads": {k: v[1] for k, v in best.items()},
@@ -153,7 +153,8 @@ def markdown(res: dict) -> str:
                 f"| {row['batch']} | {s['mlplab']:,.0f} | {s['mlplab MLPClassifier']:,.0f} | {s['PyTorch']:,.0f} | "
                 f"{s['scikit-learn']:,.0f} | {row['ceiling']:,.0f} | {c['vs_torch']:.1f}× | {c['vs_sklearn']:.1f}× | "
                 f"{c['vs_ceiling']:.2f} | {c['goal']} | {'yes' if c['met'] else '**no**'} |")
-        lines += ["", "Samples per second, best of the run's repeats and of {library default threads, 1 thread}; "
+        lines += ["", "Samples per second, best of the run's repeats and of {library default threads, 1 thread} "
+                  "(mlplab engine: {auto, 1, 2}); "
                   "batch 1 rivals on the first " + f"{res['speed'][0]['rows_rivals']:,} rows, mlplab on "
                   f"{res['speed'][0]['rows_mlplab']:,}. Threads that won: "
                   + "; ".join(f"{r['batch']}: " + ", ".join(f"{k} {v}" for k, v in r["threads"].items())

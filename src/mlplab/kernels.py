@@ -36,23 +36,29 @@ FM = {"reassoc", "contract"}  # lets LLVM vectorise dot-product reductions; no a
 
 
 THREADS_ENV = "MLPLAB_THREADS"  # BLAS threads while training; unset: auto (see blas_threads_for)
-ONE_THREAD_BELOW = 2048  # batches smaller than this train with one BLAS thread (see blas_threads_for)
+ONE_THREAD_BELOW = 32  # batches smaller than this always train with one BLAS thread
 _controller = None
 
 
 def blas_threads_for(batch_size: int, threads: int | None = None) -> int | None:
     """BLAS threads for training with this batch size: ``threads`` or $MLPLAB_THREADS if given, else auto.
 
-    Auto is 1 thread for batches below ONE_THREAD_BELOW rows, the library default (None) above. Small products
-    gain little from a second thread, and when the other core is busy OpenBLAS threads spin waiting for each
-    other at every product: on a loaded 2-core machine one epoch of the ``fast`` preset took 13-23 s with 2
-    threads against 1.7 s with one (BENCHMARKS.md).
+    Auto: 1 thread for batches below ONE_THREAD_BELOW rows, or when the machine is busy (1-minute load average
+    at least the number of cores); otherwise the library default (None). On a busy 2-core machine OpenBLAS
+    threads spin waiting for each other at every product: one epoch of the ``fast`` preset took 13-23 s with
+    2 threads against 1.7 s with one; on an idle one, 2 threads nearly double large products (BENCHMARKS.md).
     """
     if threads is None and os.environ.get(THREADS_ENV, "").strip():
         threads = int(os.environ[THREADS_ENV])
     if threads is not None:
         return max(int(threads), 1)
-    return 1 if batch_size < ONE_THREAD_BELOW else None
+    if batch_size < ONE_THREAD_BELOW:
+        return 1
+    try:
+        busy = os.getloadavg()[0] >= (os.cpu_count() or 1)
+    except OSError:
+        busy = False
+    return 1 if busy else None
 
 
 @contextlib.contextmanager
