@@ -128,7 +128,7 @@ class _BaseMLP(BaseEstimator):
         n_iter_no_change=10,
         loss=None,
         dropout=0.0,
-        dtype="float32",
+        dtype=None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -158,6 +158,11 @@ class _BaseMLP(BaseEstimator):
 
     # ------------------------------------------------------------------------------- subclass hooks
     _output = "identity"
+    _default_dtype = "float32"
+
+    def _dtype(self) -> np.dtype:
+        """The working precision: ``dtype``, or the class default when it is None."""
+        return np.dtype(self.dtype if self.dtype is not None else self._default_dtype)
 
     def _loss_name(self) -> str:
         raise NotImplementedError
@@ -190,7 +195,7 @@ class _BaseMLP(BaseEstimator):
             ("validation_fraction", 0 < self.validation_fraction < 1),
             ("beta_1", 0 <= self.beta_1 < 1), ("beta_2", 0 <= self.beta_2 < 1), ("epsilon", self.epsilon > 0),
             ("n_iter_no_change", self.n_iter_no_change >= 1), ("dropout", 0 <= self.dropout < 1),
-            ("dtype", self.dtype in ("float32", "float64", np.float32, np.float64)),
+            ("dtype", self.dtype in (None, "float32", "float64", np.float32, np.float64)),
         ]
         for name, ok in checks:
             if not ok:
@@ -220,7 +225,7 @@ class _BaseMLP(BaseEstimator):
     # ------------------------------------------------------------------------------------ building
     def _new_net(self, n_x: int, n_out: int, seed: int) -> MLP:
         return MLP([n_x, *self._hidden(), n_out], ACTIVATIONS[self.activation], self._output, self._loss_name(),
-                   init="auto", dropout=float(self.dropout), seed=seed, dtype=np.dtype(self.dtype).name)
+                   init="auto", dropout=float(self.dropout), seed=seed, dtype=self._dtype().name)
 
     def _new_trainer(self, net: MLP, batch: int, n: int, seed: int, epochs: int) -> Trainer:
         sgd = self.solver == "sgd"
@@ -256,13 +261,13 @@ class _BaseMLP(BaseEstimator):
 
     # ------------------------------------------------------------------------------------- fitting
     def _validate_X(self, X, reset: bool):
-        return validate_data(self, X, reset=reset, dtype=np.dtype(self.dtype), order="C")
+        return validate_data(self, X, reset=reset, dtype=self._dtype(), order="C")
 
     def fit(self, X, y):
         """Train for up to ``max_iter`` epochs (from scratch unless ``warm_start``). Returns self."""
         self._check_params()
         warm = self.warm_start and hasattr(self, "_net")
-        X, y = validate_data(self, X, y, reset=not warm, dtype=np.dtype(self.dtype), order="C",
+        X, y = validate_data(self, X, y, reset=not warm, dtype=self._dtype(), order="C",
                              multi_output=isinstance(self, RegressorMixin), y_numeric=isinstance(self, RegressorMixin))
         y_enc = self._encode_y(y, reset=not warm)
         seed = self._seed()
@@ -297,7 +302,7 @@ class _BaseMLP(BaseEstimator):
     def _partial_fit(self, X, y, classes=None):
         self._check_params()
         first = not hasattr(self, "_trainer") or not hasattr(self, "_net")
-        X, y = validate_data(self, X, y, reset=first, dtype=np.dtype(self.dtype), order="C",
+        X, y = validate_data(self, X, y, reset=first, dtype=self._dtype(), order="C",
                              multi_output=isinstance(self, RegressorMixin), y_numeric=isinstance(self, RegressorMixin))
         y_enc = self._encode_y(y, reset=first, classes=classes)
         n = X.shape[0]
@@ -374,7 +379,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     Parameters as ``sklearn.neural_network.MLPClassifier`` (see the module docstring for differences), plus
     ``loss`` ("cross_entropy", default, or "mse" on the softmax outputs), ``dropout`` (probability of
-    dropping a hidden unit while training) and ``dtype`` ("float32" default, or "float64").
+    dropping a hidden unit while training) and ``dtype`` (None: float32 for the classifier).
     Attributes: ``classes_, coefs_, intercepts_, loss_, loss_curve_, validation_loss_curve_,
     validation_scores_, best_validation_score_, best_loss_, n_iter_, t_, n_features_in_, n_outputs_``.
 
@@ -443,10 +448,12 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multilayer perceptron regressor with identity outputs and squared error (scikit-learn API).
 
     Parameters as ``sklearn.neural_network.MLPRegressor`` (see the module docstring), plus ``dropout`` and
-    ``dtype``; ``loss`` accepts "squared_error" (default) or "mse". Multi-output targets are supported.
+    ``dtype`` (None: float64, as regression targets are continuous; "float32" for speed); ``loss`` accepts
+    "squared_error" (default) or "mse". Multi-output targets are supported.
     """
 
     _output = "identity"
+    _default_dtype = "float64"  # continuous targets: float64 by default, as scikit-learn; float32 on request
 
     def _loss_name(self) -> str:
         if self.loss in (None, "squared_error", "mse"):
@@ -454,7 +461,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         raise ValueError(f"loss must be 'squared_error'; got {self.loss!r}")
 
     def _encode_y(self, y, *, reset: bool, classes=None):
-        y = np.asarray(y, dtype=np.dtype(self.dtype))
+        y = np.asarray(y, dtype=self._dtype())
         n_out = 1 if y.ndim == 1 else y.shape[1]
         if not reset and n_out != self.n_outputs_:
             raise ValueError(f"y has {n_out} outputs but the fitted network has {self.n_outputs_}")
@@ -489,7 +496,7 @@ def expected_failed_checks(estimator) -> dict[str, str]:
     For ``check_estimator(est, expected_failed_checks=...)`` and ``parametrize_with_checks``, scikit-learn
     1.6+'s replacement for the old ``_xfail_checks`` tag.
     """
-    if isinstance(estimator, MLPRegressor) and np.dtype(estimator.dtype) == np.float32:
+    if isinstance(estimator, MLPRegressor) and estimator._dtype() == np.float32:
         return {
             "check_methods_subset_invariance": (
                 "float32 outputs of a matrix product can differ in the last bit (~1e-7 relative) with the "
