@@ -16,10 +16,19 @@ class Standardizer:
         self.mean, self.std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
 
     @classmethod
-    def fit(cls, X: np.ndarray) -> Standardizer:
+    def fit(cls, X: np.ndarray, chunk: int = 8192) -> Standardizer:
+        """Mean and standard deviation in float64, two passes over row blocks (no float64 copy of X)."""
         X = np.asarray(X)
-        mean = X.mean(axis=0, dtype=np.float64)
-        std = X.std(axis=0, dtype=np.float64)
+        n = max(X.shape[0], 1)
+        mean = np.zeros(X.shape[1])
+        for start in range(0, X.shape[0], chunk):
+            mean += X[start : start + chunk].sum(axis=0, dtype=np.float64)
+        mean /= n
+        var = np.zeros(X.shape[1])
+        for start in range(0, X.shape[0], chunk):
+            centred = X[start : start + chunk] - mean
+            var += np.einsum("ij,ij->j", centred, centred)
+        std = np.sqrt(var / n)
         std[std < 1e-12] = 1.0
         return cls(mean, std)
 
