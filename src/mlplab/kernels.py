@@ -43,22 +43,16 @@ _controller = None
 def blas_threads_for(batch_size: int, threads: int | None = None) -> int | None:
     """BLAS threads for training with this batch size: ``threads`` or $MLPLAB_THREADS if given, else auto.
 
-    Auto: 1 thread for batches below ONE_THREAD_BELOW rows, or when the machine is busy (1-minute load average
-    at least the number of cores); otherwise the library default (None). On a busy 2-core machine OpenBLAS
-    threads spin waiting for each other at every product: one epoch of the ``fast`` preset took 13-23 s with
-    2 threads against 1.7 s with one; on an idle one, 2 threads nearly double large products (BENCHMARKS.md).
+    Auto: 1 thread for batches below ONE_THREAD_BELOW rows (extra threads only spin on such small products),
+    the library default (None) otherwise. The choice depends on nothing but the batch size, because OpenBLAS
+    results change in the last bits with the thread count and a run must give the same numbers every time.
+    On a machine busy with other work, MLPLAB_THREADS=1 is often faster (BENCHMARKS.md).
     """
     if threads is None and os.environ.get(THREADS_ENV, "").strip():
         threads = int(os.environ[THREADS_ENV])
     if threads is not None:
         return max(int(threads), 1)
-    if batch_size < ONE_THREAD_BELOW:
-        return 1
-    try:
-        busy = os.getloadavg()[0] >= (os.cpu_count() or 1)
-    except OSError:
-        busy = False
-    return 1 if busy else None
+    return 1 if batch_size < ONE_THREAD_BELOW else None
 
 
 @contextlib.contextmanager

@@ -62,8 +62,8 @@ class Trainer:
     naming the epoch and learning rate, or "stop" quietly (for sweeps that probe divergence).
     engine: "auto" (default; the MLPLAB_ENGINE environment variable may say "numpy") runs shuffled epochs
     through the compiled kernels of ``kernels.py`` when they support the setup, else "numpy".
-    threads: BLAS threads while training (None: $MLPLAB_THREADS, else 1 for batches below 32 rows or on a busy
-    machine, where extra BLAS threads spin; the library default otherwise; see ``kernels.blas_threads_for``).
+    threads: BLAS threads while training (None: $MLPLAB_THREADS, else 1 for batches below 32 rows, where extra
+    BLAS threads only spin, and the library default otherwise; see ``kernels.blas_threads_for``).
     """
 
     def __init__(
