@@ -166,3 +166,21 @@ def test_a_second_process_pays_no_compilation(tmp_path):
             for _ in range(2)]
     misses, hits = map(int, runs[1].stdout.split())
     assert misses == 0 and hits == 2, runs[1].stdout
+
+
+def test_fast_preset_reaches_090_on_fashion_mnist(tmp_path):
+    """`mlplab train -d fashion-mnist --preset fast`: ≥ 0.900 on the official test set (timing: BENCHMARKS.md)."""
+    import json
+    from pathlib import Path
+
+    from conftest import require
+    from mlplab.cli import main
+
+    require(Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").exists(),
+            "Fashion-MNIST from the Debian package dataset-fashion-mnist")
+    out = tmp_path / "metrics.json"
+    assert main(["train", "--dataset", "fashion-mnist", "--preset", "fast", "-q", "--out", str(tmp_path / "o"),
+                 "--json", str(out)]) == 0
+    metrics = json.loads(out.read_text())
+    assert metrics["config"]["hidden"] == [256, 128] and len(metrics["history"]) == 24
+    assert metrics["test"]["accuracy"] >= 0.900
