@@ -7,7 +7,15 @@
 
 __version__ = "0.1.0"
 
-from mlplab.estimators import MLPClassifier, MLPRegressor
 from mlplab.network import MLP
 
 __all__ = ["MLP", "MLPClassifier", "MLPRegressor", "__version__"]
+
+
+def __getattr__(name: str):
+    """The scikit-learn estimators load on first use, so that `import mlplab` does not import scikit-learn."""
+    if name in ("MLPClassifier", "MLPRegressor"):
+        from mlplab import estimators
+
+        return getattr(estimators, name)
+    raise AttributeError(f"module 'mlplab' has no attribute {name!r}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from mlplab.data.dataset import Dataset, Splits
 from mlplab.errors import ConfigError, DataError
@@ -67,6 +66,8 @@ def split(
         raise ConfigError(
             f"validation and test fractions must be in [0, 1) and sum below 1; got {val_fraction}, {test_fraction}"
         )
+    from sklearn.model_selection import train_test_split  # heavy import, only when splitting
+
     X, y = ds.X, ds.y
     if ds.X_test is not None:
         X_test, y_test = ds.X_test, ds.y_test

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn import datasets as skd
 
 from mlplab.data.dataset import Dataset
 from mlplab.errors import ConfigError
@@ -11,13 +10,17 @@ from mlplab.errors import ConfigError
 
 def circles(n_samples: int = 1000, noise: float = 0.1, seed: int = 0, factor: float = 0.5) -> Dataset:
     """Two classes, one ring (radius ``factor``) inside the other (radius 1): not linearly separable."""
-    X, y = skd.make_circles(n_samples=n_samples, noise=noise, factor=factor, random_state=seed)
+    from sklearn.datasets import make_circles
+
+    X, y = make_circles(n_samples=n_samples, noise=noise, factor=factor, random_state=seed)
     return Dataset(X, y.astype(np.int64), "circles", class_names=["outer", "inner"])
 
 
 def moons(n_samples: int = 1000, noise: float = 0.1, seed: int = 0) -> Dataset:
     """Two interleaved half-moons."""
-    X, y = skd.make_moons(n_samples=n_samples, noise=noise, random_state=seed)
+    from sklearn.datasets import make_moons
+
+    X, y = make_moons(n_samples=n_samples, noise=noise, random_state=seed)
     return Dataset(X, y.astype(np.int64), "moons", class_names=["upper", "lower"])
 
 
@@ -43,7 +46,9 @@ def spiral(n_samples: int = 1000, noise: float = 0.1, seed: int = 0, n_classes: 
 
 def blobs(n_samples: int = 1000, noise: float = 0.1, seed: int = 0, n_classes: int = 3) -> Dataset:
     """Isotropic Gaussian blobs; ``noise`` scales their spread (noise 0.1 → std 1)."""
-    X, y = skd.make_blobs(n_samples=n_samples, centers=n_classes, cluster_std=10 * noise, random_state=seed)
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(n_samples=n_samples, centers=n_classes, cluster_std=10 * noise, random_state=seed)
     return Dataset(X, y.astype(np.int64), "blobs", class_names=[f"blob {k}" for k in range(n_classes)])
 
 
