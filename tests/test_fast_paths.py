@@ -184,3 +184,20 @@ def test_fast_preset_reaches_090_on_fashion_mnist(tmp_path):
     metrics = json.loads(out.read_text())
     assert metrics["config"]["hidden"] == [256, 128] and len(metrics["history"]) == 24
     assert metrics["test"]["accuracy"] >= 0.900
+
+
+@pytest.mark.parametrize("engine,batch_size", [("auto", 1), ("auto", 7), ("numpy", 7)])
+def test_chunked_gathering_changes_nothing(monkeypatch, engine, batch_size):
+    """Rows gathered chunk by chunk (background thread for the kernels) train exactly as one whole-epoch chunk."""
+    import mlplab.train as train
+
+    monkeypatch.setattr(train, "CHUNK_BYTES", 10**9)
+    one = _train(engine, batch_size=batch_size, epochs=2)
+    # 3 batches per chunk, so 120 rows make several chunks and a last partial one
+    monkeypatch.setattr(train, "CHUNK_BYTES", 3 * batch_size * X.shape[1] * X.itemsize)
+    assert train.CHUNK_BYTES // (batch_size * X.shape[1] * X.itemsize) * batch_size < len(X)
+    many = _train(engine, batch_size=batch_size, epochs=2)
+    for k in one[0].params:
+        np.testing.assert_array_equal(many[0].params[k], one[0].params[k], err_msg=k)
+    # the epoch's loss is summed per chunk, then over chunks: equal up to float64 rounding
+    assert [r.train_loss for r in many[2].history] == pytest.approx([r.train_loss for r in one[2].history], rel=1e-12)

@@ -36,7 +36,7 @@ FM = {"reassoc", "contract"}  # lets LLVM vectorise dot-product reductions; no a
 
 
 THREADS_ENV = "MLPLAB_THREADS"  # BLAS threads while training; unset: auto (see blas_threads_for)
-ONE_THREAD_BELOW = 32  # batches smaller than this always train with one BLAS thread
+ONE_THREAD_BELOW = 64  # batches smaller than this always train with one BLAS thread
 _controller = None
 
 
@@ -262,7 +262,7 @@ def _adam_scales(opt, t, lr, b1, b2):
 
 
 # ---------------------------------------------------------------------------------------------- online
-@njit(cache=True, fastmath=FM)
+@njit(cache=True, fastmath=FM, nogil=True)
 def online_epoch(X, Y, labels, order, Ws, bs, act, head, opt, lr, mom, nesterov, wd, b1, b2, eps, t,
                  SW1, Sb1, SW2, Sb2):
     """One epoch of batch-size-1 training; returns (Σ loss, hits, t). Parameters and states change in place."""
@@ -327,7 +327,7 @@ def online_epoch(X, Y, labels, order, Ws, bs, act, head, opt, lr, mom, nesterov,
 
 
 # ------------------------------------------------------------------------------------------ mini-batch
-@njit(cache=True, fastmath=FM)
+@njit(cache=True, fastmath=FM, nogil=True)
 def minibatch_epoch(X, Y, labels, order, B, Ws, bs, dWs, dbs, act, head, opt, lr, mom, nesterov, wd,
                     b1, b2, eps, t, SW1, Sb1, SW2, Sb2):
     """One epoch of mini-batches of B rows (the last may be smaller); returns (Σ loss, hits, t)."""
@@ -390,7 +390,10 @@ def minibatch_epoch(X, Y, labels, order, B, Ws, bs, dWs, dbs, act, head, opt, lr
 # --------------------------------------------------------------------------------------------- driver
 def run_epoch(net, optimizer, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None, order: np.ndarray,
               B: int) -> tuple[float, int]:
-    """One compiled epoch over ``order``; returns (Σ per-row loss, hits). Updates net and optimizer in place."""
+    """One compiled pass over ``order`` (an epoch, or a chunk of one); returns (Σ per-row loss, hits).
+
+    Updates net and optimizer in place; a chunk must hold whole batches for the batches to match an epoch.
+    """
     from mlplab.optim import SGD
 
     L = net.n_layers
