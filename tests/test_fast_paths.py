@@ -186,9 +186,9 @@ def test_fast_preset_reaches_090_on_fashion_mnist(tmp_path):
     assert metrics["test"]["accuracy"] >= 0.900
 
 
-@pytest.mark.parametrize("engine,batch_size", [("auto", 1), ("auto", 7), ("numpy", 7)])
+@pytest.mark.parametrize("engine,batch_size", [("auto", 1), ("auto", 7)])
 def test_chunked_gathering_changes_nothing(monkeypatch, engine, batch_size):
-    """Rows gathered chunk by chunk (background thread for the kernels) train exactly as one whole-epoch chunk."""
+    """Rows gathered chunk by chunk in the background thread train the kernels exactly as one whole-epoch chunk."""
     import mlplab.train as train
 
     monkeypatch.setattr(train, "CHUNK_BYTES", 10**9)
