@@ -86,15 +86,18 @@ def check(row: dict) -> dict:
     s = row["samples_per_s"]
     B = None if row["batch"] == "full" else row["batch"]
     torch_ratio, ceil_ratio, min_rate = GOALS[B]
-    r = {"vs_torch": s["mlplab"] / s["PyTorch"], "vs_sklearn": s["mlplab"] / s["scikit-learn"],
+    r = {"vs_torch_usual": s["mlplab"] / s["PyTorch DataLoader"],
+         "vs_torch": s["mlplab"] / s["PyTorch"], "vs_sklearn": s["mlplab"] / s["scikit-learn"],
          "vs_ceiling": s["mlplab"] / row["ceiling"],
          "estimator_vs_torch": s["mlplab MLPClassifier"] / s["PyTorch"],
          "estimator_vs_sklearn": s["mlplab MLPClassifier"] / s["scikit-learn"]}
-    ok = r["vs_torch"] >= torch_ratio and r["vs_sklearn"] >= 1.0
+    # The ratio goals are set against PyTorch's usual (DataLoader) loop, as the brief measured it; "never slower"
+    # is checked against every rival, the hand-indexed PyTorch loop included.
+    ok = r["vs_torch_usual"] >= torch_ratio and r["vs_torch"] >= 1.0 and r["vs_sklearn"] >= 1.0
     ok &= ceil_ratio is None or r["vs_ceiling"] >= ceil_ratio
     ok &= min_rate is None or s["mlplab"] >= min_rate
     ok &= r["estimator_vs_torch"] >= 1.0 and r["estimator_vs_sklearn"] >= 1.0
-    goal = f"≥{torch_ratio:g}× torch" + (f", ≥{ceil_ratio:g} ceiling" if ceil_ratio else "")
+    goal = f"≥{torch_ratio:g}× torch (usual), ≥1× all" + (f", ≥{ceil_ratio:g} ceiling" if ceil_ratio else "")
     goal += f", ≥{min_rate / 1000:g}k/s" if min_rate else ""
     return r | {"goal": goal, "met": bool(ok)}
 
@@ -144,14 +147,16 @@ def markdown(res: dict) -> str:
              f"Load average (1, 5, 15 min) before: {res['load_before']}, after: {res['load_after']}. "
              f"Command: `{res['command']}`.", ""]
     if res.get("speed"):
-        lines += ["| batch | mlplab | mlplab MLPClassifier | PyTorch | scikit-learn | GEMM ceiling | "
-                  "mlplab / PyTorch | mlplab / sklearn | mlplab / ceiling | goal | met |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += ["| batch | mlplab | mlplab MLPClassifier | PyTorch DataLoader | PyTorch indexed | scikit-learn | "
+                  "GEMM ceiling | mlplab / PyTorch DataLoader | mlplab / PyTorch indexed | mlplab / sklearn | "
+                  "mlplab / ceiling | goal | met |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for row in res["speed"]:
             s, c = row["samples_per_s"], row["check"]
             lines.append(
-                f"| {row['batch']} | {s['mlplab']:,.0f} | {s['mlplab MLPClassifier']:,.0f} | {s['PyTorch']:,.0f} | "
-                f"{s['scikit-learn']:,.0f} | {row['ceiling']:,.0f} | {c['vs_torch']:.1f}× | {c['vs_sklearn']:.1f}× | "
+                f"| {row['batch']} | {s['mlplab']:,.0f} | {s['mlplab MLPClassifier']:,.0f} | "
+                f"{s['PyTorch DataLoader']:,.0f} | {s['PyTorch']:,.0f} | {s['scikit-learn']:,.0f} | "
+                f"{row['ceiling']:,.0f} | {c['vs_torch_usual']:.1f}× | {c['vs_torch']:.1f}× | {c['vs_sklearn']:.1f}× | "
                 f"{c['vs_ceiling']:.2f} | {c['goal']} | {'yes' if c['met'] else '**no**'} |")
         lines += ["", "Samples per second, best of the run's repeats and of {library default threads, 1 thread} "
                   "(mlplab engine: {auto, 1, 2}); "
