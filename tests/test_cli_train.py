@@ -113,3 +113,16 @@ def _broken_linear_backward(original):
         self.db *= 0.9  # a wrong bias gradient
 
     return backward
+
+
+def test_output_files_get_the_usual_permissions(tmp_path):
+    """Atomic writes go through mkstemp (mode 0600); the final files follow the umask like any other file."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        _, out, _ = train(tmp_path, "--epochs", "2")
+    finally:
+        os.umask(old)
+    for name in ("metrics.json", "curves.png", "boundary.png"):
+        assert (out / name).stat().st_mode & 0o777 == 0o644
