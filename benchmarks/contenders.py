@@ -90,8 +90,8 @@ def sklearn_epoch(X, y, B, lr, threads=None) -> float:
         return time.perf_counter() - t
 
 
-def torch_epoch(X, y, B, lr, threads=None) -> float:
-    """PyTorch's usual loop without a DataLoader: randperm, index the tensors, zero_grad/forward/backward/step."""
+def _torch_sgd_epoch(X, y, lr, threads, batches) -> float:
+    """Seconds for one epoch of 784-100-10 tanh with torch.optim.SGD over ``batches(Xt, yt)``."""
     import torch
     from torch import nn
 
@@ -103,13 +103,8 @@ def torch_epoch(X, y, B, lr, threads=None) -> float:
         opt = torch.optim.SGD(model.parameters(), lr=lr)
         loss_fn = nn.CrossEntropyLoss()
         Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-        n = len(X)
-        B = n if B is None else B
         t = time.perf_counter()
-        perm = torch.randperm(n)
-        for s in range(0, n, B):
-            idx = perm[s : s + B]
-            xb, yb = Xt[idx], yt[idx]
+        for xb, yb in batches(Xt, yt):
             opt.zero_grad()
             loss = loss_fn(model(xb), yb)
             loss.backward()
@@ -117,6 +112,20 @@ def torch_epoch(X, y, B, lr, threads=None) -> float:
         return time.perf_counter() - t
     finally:
         torch.set_num_threads(default)
+
+
+def torch_epoch(X, y, B, lr, threads=None) -> float:
+    """PyTorch's loop without a DataLoader: randperm, index the tensors, zero_grad/forward/backward/step."""
+    import torch
+
+    def batches(Xt, yt):
+        n = len(Xt)
+        perm = torch.randperm(n)
+        for s in range(0, n, n if B is None else B):
+            idx = perm[s : s + (n if B is None else B)]
+            yield Xt[idx], yt[idx]
+
+    return _torch_sgd_epoch(X, y, lr, threads, batches)
 
 
 def torch_dataloader_epoch(X, y, B, lr, threads=None) -> float:
@@ -125,29 +134,12 @@ def torch_dataloader_epoch(X, y, B, lr, threads=None) -> float:
     This is the "usual training loop" the brief's PyTorch figures describe; ``torch_epoch`` is the faster
     hand-indexed variant. Both are reported.
     """
-    import torch
-    from torch import nn
     from torch.utils.data import DataLoader, TensorDataset
 
-    default = torch.get_num_threads()
-    torch.set_num_threads(threads or default)
-    try:
-        torch.manual_seed(0)
-        model = nn.Sequential(nn.Linear(X.shape[1], HIDDEN), nn.Tanh(), nn.Linear(HIDDEN, N_CLASSES))
-        opt = torch.optim.SGD(model.parameters(), lr=lr)
-        loss_fn = nn.CrossEntropyLoss()
-        n = len(X)
-        loader = DataLoader(TensorDataset(torch.from_numpy(X), torch.from_numpy(y)), batch_size=n if B is None else B,
-                            shuffle=True)
-        t = time.perf_counter()
-        for xb, yb in loader:
-            opt.zero_grad()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            opt.step()
-        return time.perf_counter() - t
-    finally:
-        torch.set_num_threads(default)
+    def batches(Xt, yt):
+        return DataLoader(TensorDataset(Xt, yt), batch_size=len(Xt) if B is None else B, shuffle=True)
+
+    return _torch_sgd_epoch(X, y, lr, threads, batches)
 
 
 # -------------------------------------------------------------------------------------------- ceiling
