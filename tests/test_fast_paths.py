@@ -62,6 +62,8 @@ CASES = [
     dict(output="sigmoid", loss="mse", targets="binary", activation="relu"),
     dict(output="identity", loss="mse", targets="real"),
     dict(dtype="float64", activation="sigmoid", momentum=0.5),  # float64 uses libm's tanh, not the rational one
+    dict(sizes=(6, 3)),  # plain SGD without a hidden layer: W1's deferred update meets the head's δ
+    dict(dtype="float64", weight_decay=1e-3),  # plain SGD with decay through the deferred W1 update
 ]
 
 

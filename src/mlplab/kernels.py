@@ -273,17 +273,29 @@ def online_epoch(X, Y, labels, order, Ws, bs, act, head, opt, lr, mom, nesterov,
     has_labels = labels.shape[0] > 0
     total, hits = 0.0, 0
     wd_on = wd != 0.0
+    plain = opt == 0 and mom == 0.0
+    # Plain SGD defers the first layer's update W1 ← W1 − lr x δ₁ᵀ of one sample into the next sample's forward
+    # pass: each row of W1 is updated, then used, in one sweep (one read and one write of W1 per sample instead
+    # of two reads and a write). Row i's update touches only row i, so the numbers are the same.
+    pending = False
+    x_prev = X[order[0]] if order.shape[0] > 0 else X[0]
+    lr_w = np.empty(1, dt)  # lr in the weights' dtype: float32 arithmetic vectorises, mixed float64 does not
+    lr_w[0] = lr
     for r in range(order.shape[0]):
         row = order[r]
         x = X[row]
         for l in range(L):  # forward: z = b + Σ_i x_i W[i, :], then σ
             W, z = Ws[l], a[l]
             z[:] = bs[l]
-            for i in range(W.shape[0]):
-                xi = x[i] if l == 0 else a[l - 1][i]
-                if xi != 0.0:
-                    for j in range(W.shape[1]):
-                        z[j] += xi * W[i, j]
+            if l == 0 and pending:
+                _update_then_forward(W, x_prev, d[0], x, z, lr_w[0], wd)
+                pending = False
+            else:
+                for i in range(W.shape[0]):
+                    xi = x[i] if l == 0 else a[l - 1][i]
+                    if xi != 0.0:
+                        for j in range(W.shape[1]):
+                            z[j] += xi * W[i, j]
             if l < L - 1:
                 for j in range(z.shape[0]):
                     z[j] = _act(act, z[j])
@@ -292,10 +304,13 @@ def online_epoch(X, Y, labels, order, Ws, bs, act, head, opt, lr, mom, nesterov,
             hits += _hit(a[L - 1], labels[row])
         t += 1
         c1, c2 = _adam_scales(opt, t, lr, b1, b2)
-        plain = opt == 0 and mom == 0.0
         for l in range(L - 1, -1, -1):  # backward, updating layer l as soon as δ_{l−1} is known
             W, delta = Ws[l], d[l]
             xin = x if l == 0 else a[l - 1]
+            if l == 0 and plain:  # W1's update waits for the next forward pass (see above); b1's does not
+                pending, x_prev = True, x
+                _update(bs[0], delta, opt, lr, mom, nesterov, 0.0, Sb1[0], Sb2[0], b1, b2, eps, c1, c2)
+                continue
             if l > 0:
                 dprev = d[l - 1]
                 for i in range(W.shape[0]):  # δ_{l−1} = (W δ_l) ⊙ σ'(a_{l−1}), with W before its update
@@ -323,7 +338,43 @@ def online_epoch(X, Y, labels, order, Ws, bs, act, head, opt, lr, mom, nesterov,
                         W[i, j], SW1l[i, j], SW2l[i, j] = _adam(W[i, j], xi * delta[j] + W[i, j] * wd, b1, b2, eps,
                                                                 c1, c2, SW1l[i, j], SW2l[i, j])
             _update(bs[l], delta, opt, lr, mom, nesterov, 0.0, Sb1[l], Sb2[l], b1, b2, eps, c1, c2)
+    if pending:  # the last sample's W1 update
+        for i in range(Ws[0].shape[0]):
+            _rank1_row(Ws[0], i, x_prev[i], d[0], lr_w[0], wd)
     return total, hits, t
+
+
+@njit(cache=True, fastmath=FM, inline="always")
+def _update_then_forward(W, x_prev, delta, x, z, lr, wd):
+    """Row by row: W[i] ← W[i] − lr (x_prev[i] δ + wd W[i]) (plain SGD), then z += x[i] W[i].
+
+    lr comes in the weights' dtype and every operand shares it, so the fused loop vectorises (mixing in a
+    float64 scalar would not)."""
+    for i in range(W.shape[0]):
+        c = lr * x_prev[i]
+        xi = x[i]
+        if wd == 0.0 and c != 0.0 and xi != 0.0:  # the common case: one fused loop
+            for j in range(W.shape[1]):
+                w = W[i, j] - c * delta[j]
+                W[i, j] = w
+                z[j] += xi * w
+            continue
+        _rank1_row(W, i, x_prev[i], delta, lr, wd)
+        if xi != 0.0:
+            for j in range(W.shape[1]):
+                z[j] += xi * W[i, j]
+
+
+@njit(cache=True, fastmath=FM, inline="always")
+def _rank1_row(W, i, xi, delta, lr, wd):
+    """Plain SGD on row i of W with gradient xi δ (+ wd W[i])."""
+    if wd != 0.0:
+        for j in range(W.shape[1]):
+            W[i, j] -= (xi * delta[j] + W[i, j] * wd) * lr
+    elif xi != 0.0:
+        c = lr * xi
+        for j in range(W.shape[1]):
+            W[i, j] -= c * delta[j]
 
 
 # ------------------------------------------------------------------------------------------ mini-batch
