@@ -279,8 +279,6 @@ def online_epoch(X, Y, labels, order, Ws, bs, act, head, opt, lr, mom, nesterov,
     # of two reads and a write). Row i's update touches only row i, so the numbers are the same.
     pending = False
     x_prev = X[order[0]] if order.shape[0] > 0 else X[0]
-    lr_w = np.empty(1, dt)  # lr in the weights' dtype: float32 arithmetic vectorises, mixed float64 does not
-    lr_w[0] = lr
     for r in range(order.shape[0]):
         row = order[r]
         x = X[row]
@@ -288,7 +286,7 @@ def online_epoch(X, Y, labels, order, Ws, bs, act, head, opt, lr, mom, nesterov,
             W, z = Ws[l], a[l]
             z[:] = bs[l]
             if l == 0 and pending:
-                _update_then_forward(W, x_prev, d[0], x, z, lr_w[0], wd)
+                _update_then_forward(W, x_prev, d[0], x, z, lr, wd)
                 pending = False
             else:
                 for i in range(W.shape[0]):
@@ -340,7 +338,7 @@ def online_epoch(X, Y, labels, order, Ws, bs, act, head, opt, lr, mom, nesterov,
             _update(bs[l], delta, opt, lr, mom, nesterov, 0.0, Sb1[l], Sb2[l], b1, b2, eps, c1, c2)
     if pending:  # the last sample's W1 update
         for i in range(Ws[0].shape[0]):
-            _rank1_row(Ws[0], i, x_prev[i], d[0], lr_w[0], wd)
+            _rank1_row(Ws[0], i, x_prev[i], d[0], lr, wd)
     return total, hits, t
 
 
@@ -348,8 +346,8 @@ def online_epoch(X, Y, labels, order, Ws, bs, act, head, opt, lr, mom, nesterov,
 def _update_then_forward(W, x_prev, delta, x, z, lr, wd):
     """Row by row: W[i] ← W[i] − lr (x_prev[i] δ + wd W[i]) (plain SGD), then z += x[i] W[i].
 
-    lr comes in the weights' dtype and every operand shares it, so the fused loop vectorises (mixing in a
-    float64 scalar would not)."""
+    Every operand has the weights' dtype (run_epoch passes lr as one), so the loop vectorises; a float64
+    scalar in it (even a literal 0.0) would turn it into slow mixed-precision code."""
     for i in range(W.shape[0]):
         c = lr * x_prev[i]
         xi = x[i]
