@@ -346,21 +346,31 @@ def online_epoch(X, Y, labels, order, Ws, bs, act, head, opt, lr, mom, nesterov,
 def _update_then_forward(W, x_prev, delta, x, z, lr, wd):
     """Row by row: W[i] ← W[i] − lr (x_prev[i] δ + wd W[i]) (plain SGD), then z += x[i] W[i].
 
-    Every operand has the weights' dtype (run_epoch passes lr as one), so the loop vectorises; a float64
-    scalar in it (even a literal 0.0) would turn it into slow mixed-precision code."""
-    for i in range(W.shape[0]):
-        c = lr * x_prev[i]
-        xi = x[i]
-        if wd == 0.0 and c != 0.0 and xi != 0.0:  # the common case: one fused loop
+    Without decay, four rows at a time: δ and z are loaded once per four rows of W. Every operand has the
+    weights' dtype (run_epoch passes lr as one), so the loop vectorises; a float64 scalar in it (even a literal
+    0.0) would turn it into slow mixed-precision code."""
+    m = W.shape[0]
+    i = 0
+    if wd == 0.0:
+        while i + 3 < m:
+            c0, c1, c2, c3 = lr * x_prev[i], lr * x_prev[i + 1], lr * x_prev[i + 2], lr * x_prev[i + 3]
+            x0, x1, x2, x3 = x[i], x[i + 1], x[i + 2], x[i + 3]
             for j in range(W.shape[1]):
-                w = W[i, j] - c * delta[j]
-                W[i, j] = w
-                z[j] += xi * w
-            continue
+                dj = delta[j]
+                w0 = W[i, j] - c0 * dj
+                w1 = W[i + 1, j] - c1 * dj
+                w2 = W[i + 2, j] - c2 * dj
+                w3 = W[i + 3, j] - c3 * dj
+                W[i, j], W[i + 1, j], W[i + 2, j], W[i + 3, j] = w0, w1, w2, w3
+                z[j] += (x0 * w0 + x1 * w1) + (x2 * w2 + x3 * w3)
+            i += 4
+    while i < m:
         _rank1_row(W, i, x_prev[i], delta, lr, wd)
+        xi = x[i]
         if xi != 0.0:
             for j in range(W.shape[1]):
                 z[j] += xi * W[i, j]
+        i += 1
 
 
 @njit(cache=True, fastmath=FM, inline="always")
