@@ -288,6 +288,8 @@ def online_epoch(X, Y, labels, order, Ws, bs, act, head, opt, lr, mom, nesterov,
             if l == 0 and pending:
                 _update_then_forward(W, x_prev, d[0], x, z, lr, wd)
                 pending = False
+            elif l == 0 and plain and wd == 0.0:  # same summation order as the fused sweep: chunks change nothing
+                _forward_by_four(W, x, z)
             else:
                 for i in range(W.shape[0]):
                     xi = x[i] if l == 0 else a[l - 1][i]
@@ -366,6 +368,24 @@ def _update_then_forward(W, x_prev, delta, x, z, lr, wd):
             i += 4
     while i < m:
         _rank1_row(W, i, x_prev[i], delta, lr, wd)
+        xi = x[i]
+        if xi != 0.0:
+            for j in range(W.shape[1]):
+                z[j] += xi * W[i, j]
+        i += 1
+
+
+@njit(cache=True, fastmath=FM, inline="always")
+def _forward_by_four(W, x, z):
+    """z += Σ_i x[i] W[i], summed four rows at a time exactly as ``_update_then_forward`` does."""
+    m = W.shape[0]
+    i = 0
+    while i + 3 < m:
+        x0, x1, x2, x3 = x[i], x[i + 1], x[i + 2], x[i + 3]
+        for j in range(W.shape[1]):
+            z[j] += (x0 * W[i, j] + x1 * W[i + 1, j]) + (x2 * W[i + 2, j] + x3 * W[i + 3, j])
+        i += 4
+    while i < m:
         xi = x[i]
         if xi != 0.0:
             for j in range(W.shape[1]):
