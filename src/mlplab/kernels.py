@@ -368,10 +368,7 @@ def _update_then_forward(W, x_prev, delta, x, z, lr, wd):
             i += 4
     while i < m:
         _rank1_row(W, i, x_prev[i], delta, lr, wd)
-        xi = x[i]
-        if xi != 0.0:
-            for j in range(W.shape[1]):
-                z[j] += xi * W[i, j]
+        _forward_row(W, i, x[i], z)
         i += 1
 
 
@@ -386,11 +383,16 @@ def _forward_by_four(W, x, z):
             z[j] += (x0 * W[i, j] + x1 * W[i + 1, j]) + (x2 * W[i + 2, j] + x3 * W[i + 3, j])
         i += 4
     while i < m:
-        xi = x[i]
-        if xi != 0.0:
-            for j in range(W.shape[1]):
-                z[j] += xi * W[i, j]
+        _forward_row(W, i, x[i], z)
         i += 1
+
+
+@njit(cache=True, fastmath=FM, inline="always")
+def _forward_row(W, i, xi, z):
+    """z += xi W[i] (skipped when xi is 0)."""
+    if xi != 0.0:
+        for j in range(W.shape[1]):
+            z[j] += xi * W[i, j]
 
 
 @njit(cache=True, fastmath=FM, inline="always")
