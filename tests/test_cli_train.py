@@ -99,9 +99,9 @@ def test_gradcheck_fails_on_a_broken_gradient(monkeypatch, capsys):
 
 
 def _broken_linear_backward(original):
-    def backward(self, x, delta, grad_x):
-        original(self, x, delta, grad_x)
-        self.db *= 0.9  # a wrong bias gradient
+    def backward(self, x, delta, grad_x, dW, db):
+        original(self, x, delta, grad_x, dW, db)
+        db *= 0.9  # a wrong bias gradient
 
     return backward
 

@@ -13,7 +13,7 @@ from PIL import Image
 from mlplab.cli import main
 from mlplab.cli.model import read_inputs
 from mlplab.data import load_dataset
-from mlplab.io import load_model
+from mlplab.modelfile import load_model
 
 
 @pytest.fixture(scope="module")

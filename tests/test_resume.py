@@ -16,7 +16,7 @@ import pytest
 from mlplab.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from mlplab.cli import main
 from mlplab.errors import ModelFileError
-from mlplab.io import load_model
+from mlplab.modelfile import load_model
 from mlplab.runner import RunConfig, build, prepare, run
 
 MLPLAB = [sys.executable, "-m", "mlplab"]
@@ -100,7 +100,7 @@ def test_resume_refuses_bad_input(tmp_path, capsys):
 
 
 def test_checkpoint_with_hostile_settings_is_refused(tmp_path, capsys):
-    from mlplab.io import read_safetensors, write_safetensors
+    from mlplab.modelfile import read_safetensors, write_safetensors
 
     config = RunConfig(n_samples=100, hidden=(4,), epochs=2)
     save_checkpoint(tmp_path, config.as_json(), run(config).trainer)

@@ -21,7 +21,14 @@ import numpy as np
 
 from mlplab import __version__
 from mlplab.errors import ModelFileError
-from mlplab.io import _is_int, check_architecture, expect_tensors, param_shapes, read_safetensors, write_safetensors
+from mlplab.modelfile import (
+    _is_int,
+    check_architecture,
+    expect_tensors,
+    param_shapes,
+    read_safetensors,
+    write_safetensors,
+)
 from mlplab.network import MLP
 from mlplab.train import EpochRecord, Trainer, TrainerState
 

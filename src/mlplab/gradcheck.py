@@ -15,14 +15,12 @@ from mlplab.network import MLP
 
 def batch_loss(net: MLP, X: np.ndarray, Y: np.ndarray) -> float:
     """L(θ) on one batch, forward only (no gradient)."""
-    ws = net.workspace(X.shape[0])
-    z = net._forward(X, ws)
-    return net.head.loss_and_delta(z, Y, ws.delta[-1], ws.scratch, ws.row, ws.row2)
+    return net.mean_loss(X, Y)
 
 
 def numerical_gradient(net: MLP, X: np.ndarray, y: np.ndarray, eps: float = 1e-6) -> dict[str, np.ndarray]:
     """Central differences for every parameter. Use a float64 network: float32 loses ~half the digits."""
-    X = net._check_X(X)
+    X = net.as_input(X)
     Y = net.targets(y)
     grads = {}
     for name, p in net.params.items():

@@ -15,10 +15,10 @@ from scipy.special import expit
 
 
 class Linear:
-    """z = x W + b.  W: (n_in, n_out), b: (n_out,); dW, db hold the last backward's gradients."""
+    """z = x W + b.  W: (n_in, n_out), b: (n_out,). Gradients go into arrays the caller passes in."""
 
-    def __init__(self, W: np.ndarray, b: np.ndarray, dW: np.ndarray, db: np.ndarray) -> None:
-        self.W, self.b, self.dW, self.db = W, b, dW, db
+    def __init__(self, W: np.ndarray, b: np.ndarray) -> None:
+        self.W, self.b = W, b
 
     def forward(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
         """x: (B, n_in) -> z: (B, n_out), written into the given buffer."""
@@ -26,10 +26,11 @@ class Linear:
         z += self.b
         return z
 
-    def backward(self, x: np.ndarray, delta: np.ndarray, grad_x: np.ndarray | None) -> None:
-        """delta = ∂L/∂z (B, n_out).  ∂L/∂W = xᵀ delta,  ∂L/∂b = Σ_rows delta,  ∂L/∂x = delta Wᵀ."""
-        np.matmul(x.T, delta, out=self.dW)
-        np.sum(delta, axis=0, out=self.db)
+    def backward(self, x: np.ndarray, delta: np.ndarray, grad_x: np.ndarray | None,
+                 dW: np.ndarray, db: np.ndarray) -> None:
+        """delta = ∂L/∂z (B, n_out).  dW ← ∂L/∂W = xᵀ delta,  db ← ∂L/∂b = Σ_rows delta,  grad_x ← delta Wᵀ."""
+        np.matmul(x.T, delta, out=dW)
+        np.sum(delta, axis=0, out=db)
         if grad_x is not None:
             np.matmul(delta, self.W.T, out=grad_x)
 

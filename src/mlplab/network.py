@@ -3,8 +3,12 @@
     X → z₁ = X W1 + b1 → a₁ = σ(z₁) → … → ỹ = a_{L−1} W_L + b_L → ŷ = output(ỹ)
 
 ``params`` and ``grads`` are dicts of arrays "W1", "b1", …; layers hold the same arrays, so writing into
-``net.params["W1"][...]`` changes the network. Buffers for a batch size are allocated on first use and
-reused, so a training step allocates no array.
+``net.params["W1"][...]`` changes the network.
+
+Two kinds of buffers. Training (``train_batch``, the one run that owns this network) reuses a workspace per
+batch size, so a step allocates nothing; at most ``TRAIN_WORKSPACES`` sizes are kept. Inference
+(``forward``, ``predict``, ``evaluate``, ``mean_loss``, ``loss_and_grad``) allocates its own buffers on every call
+and keeps none, so any number of threads may call it at once and memory does not grow with row counts.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from mlplab.losses import head_for
 
 INITS = ("auto", "normal", "glorot", "he")
 EVAL_CHUNK = 4096  # rows per forward pass when evaluating large arrays
+TRAIN_WORKSPACES = 4  # batch sizes whose training buffers are kept (a run uses its batch size and one remainder)
 
 
 class Workspace:
@@ -36,6 +41,18 @@ class Workspace:
         self.row2 = np.empty(B, dtype)
         self.pred = np.empty(B, np.intp)
         self.hit = np.empty(B, np.bool_)
+
+    def rows(self, b: int) -> Workspace:
+        """The same buffers cut to their first b rows (views, no copy): for a short last chunk."""
+        if b == self.B:
+            return self
+        view = object.__new__(Workspace)
+        view.B = b
+        view.a, view.delta = [x[:b] for x in self.a], [x[:b] for x in self.delta]
+        view.mask, view.dropped = [x[:b] for x in self.mask], [x[:b] for x in self.dropped]
+        view.scratch, view.row, view.row2 = self.scratch[:b], self.row[:b], self.row2[:b]
+        view.pred, view.hit = self.pred[:b], self.hit[:b]
+        return view
 
 
 class MLP:
@@ -84,7 +101,7 @@ class MLP:
             W, b = self._initial(rng, n_in, n_out)
             self.params[f"W{l}"], self.params[f"b{l}"] = W, b
             self.grads[f"W{l}"], self.grads[f"b{l}"] = np.zeros_like(W), np.zeros_like(b)
-            self.layers.append(Linear(W, b, self.grads[f"W{l}"], self.grads[f"b{l}"]))
+            self.layers.append(Linear(W, b))
         self._workspaces: dict[int, Workspace] = {}
 
     def _initial(self, rng: np.random.Generator, n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
@@ -120,10 +137,18 @@ class MLP:
         }
 
     def workspace(self, B: int) -> Workspace:
-        ws = self._workspaces.get(B)
+        """The training buffers for batch size B, kept for reuse (only the run that trains this net uses them)."""
+        ws = self._workspaces.pop(B, None)
         if ws is None:
-            ws = self._workspaces[B] = Workspace(B, self.sizes, self.dtype, self.dropout > 0)
+            ws = Workspace(B, self.sizes, self.dtype, self.dropout > 0)
+            while len(self._workspaces) >= TRAIN_WORKSPACES:  # forget the least recently used size
+                del self._workspaces[next(iter(self._workspaces))]
+        self._workspaces[B] = ws  # most recently used last
         return ws
+
+    def _scratch_workspace(self, n: int) -> Workspace:
+        """Fresh buffers for one inference call over n rows (in chunks of at most EVAL_CHUNK), owned by the caller."""
+        return Workspace(max(min(n, EVAL_CHUNK), 1), self.sizes, self.dtype, dropout=False)
 
     # --------------------------------------------------------------------------------------- targets
     @property
@@ -170,15 +195,16 @@ class MLP:
         mask *= 1.0 / (1.0 - self.dropout)
         np.multiply(a, mask, out=ws.dropped[l])
 
-    def _backward(self, X: np.ndarray, ws: Workspace, dropped: bool) -> None:
-        """From δ_L = ∂L/∂ỹ in ws.delta[-1], fill self.grads. Destroys the stored activations."""
+    def _backward(self, X: np.ndarray, ws: Workspace, dropped: bool, grads: dict[str, np.ndarray]) -> None:
+        """From δ_L = ∂L/∂ỹ in ws.delta[-1], fill ``grads`` ("W1", "b1", …). Destroys the stored activations."""
         for l in range(self.n_layers - 1, -1, -1):
+            dW, db = grads[f"W{l + 1}"], grads[f"b{l + 1}"]
             if l == 0:
-                self.layers[0].backward(X, ws.delta[0], None)
+                self.layers[0].backward(X, ws.delta[0], None, dW, db)
                 break
             x = ws.dropped[l - 1] if dropped else ws.a[l - 1]
             grad_x = ws.delta[l - 1]
-            self.layers[l].backward(x, ws.delta[l], grad_x)  # ∂L/∂a_{l}
+            self.layers[l].backward(x, ws.delta[l], grad_x, dW, db)  # ∂L/∂a_{l}
             if dropped:
                 grad_x *= ws.mask[l - 1]
             self.act.backward(ws.a[l - 1], grad_x)  # ∂L/∂z_l = ∂L/∂a_l ⊙ σ'(z_l)
@@ -187,16 +213,21 @@ class MLP:
         self, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None = None,
         rng: np.random.Generator | None = None,
     ) -> tuple[float, int]:
-        """One forward and backward pass on a batch; gradients land in ``self.grads``.
+        """One forward and backward pass on a batch of the training run; gradients land in ``self.grads``.
 
         X: (B, n_x), Y: (B, n_y) targets in the network's dtype; labels: (B,) ints to count hits.
         Returns (mean loss, number of correct predictions or 0). Allocates nothing after the first call.
+        Uses the network's training buffers: only the one run that trains this network may call it.
         """
-        ws = self.workspace(X.shape[0])
+        return self._step(X, Y, labels, rng, self.workspace(X.shape[0]), self.grads)
+
+    def _step(self, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None, rng: np.random.Generator | None,
+              ws: Workspace, grads: dict[str, np.ndarray]) -> tuple[float, int]:
+        """Forward, loss, backward on one batch with the given buffers; gradients into ``grads``."""
         z = self._forward(X, ws, rng)
         loss = self.head.loss_and_delta(z, Y, ws.delta[-1], ws.scratch, ws.row, ws.row2)
         hits = self._count_hits(z, labels, ws) if labels is not None else 0
-        self._backward(X, ws, dropped=rng is not None and self.dropout > 0)
+        self._backward(X, ws, rng is not None and self.dropout > 0, grads)
         return loss, hits
 
     def _count_hits(self, y_hat: np.ndarray, labels: np.ndarray, ws: Workspace) -> int:
@@ -210,7 +241,10 @@ class MLP:
         return int(np.count_nonzero(ws.hit[:B]))
 
     # ---------------------------------------------------------------------------------- public API
-    def _check_X(self, X: np.ndarray) -> np.ndarray:
+    # Everything below allocates its own buffers per call: safe from any number of threads at once,
+    # as long as no thread changes the parameters meanwhile.
+    def as_input(self, X: np.ndarray) -> np.ndarray:
+        """X as a C-contiguous (B, n_x) array in the network's dtype; a ConfigError names a wrong shape."""
         X = np.ascontiguousarray(X, dtype=self.dtype)
         if X.ndim != 2 or X.shape[1] != self.sizes[0]:
             raise ConfigError(f"X must have shape (B, {self.sizes[0]}); got {X.shape}")
@@ -218,11 +252,12 @@ class MLP:
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         """ŷ (B, n_y) for X (B, n_x): probabilities for softmax/sigmoid outputs, values for identity."""
-        X = self._check_X(X)
+        X = self.as_input(X)
         y_hat = np.empty((X.shape[0], self.sizes[-1]), self.dtype)
+        full = self._scratch_workspace(X.shape[0])
         for start in range(0, X.shape[0], EVAL_CHUNK):
             chunk = X[start : start + EVAL_CHUNK]
-            ws = self.workspace(chunk.shape[0])
+            ws = full.rows(chunk.shape[0])
             z = self._forward(chunk, ws)
             y_hat[start : start + chunk.shape[0]] = self.head.output(z, ws.row)
         return y_hat
@@ -237,20 +272,36 @@ class MLP:
         return y_hat.argmax(axis=1)
 
     def loss_and_grad(self, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
-        """Batch-mean loss and its gradient for every parameter (fresh arrays, keyed like ``params``)."""
-        X = self._check_X(X)
-        loss, _ = self.train_batch(X, self.targets(y))
-        return loss, {k: g.copy() for k, g in self.grads.items()}
+        """Batch-mean loss and its gradient for every parameter (fresh arrays, keyed like ``params``).
 
-    def evaluate(self, X: np.ndarray, y: np.ndarray, Y: np.ndarray | None = None) -> tuple[float, float]:
-        """(mean loss, accuracy) over X in chunks; accuracy is NaN for a regressor."""
-        X = self._check_X(X)
-        labels = np.asarray(y) if self.is_classifier and np.asarray(y).ndim == 1 else None
-        Y = self.targets(y) if Y is None else Y
+        X: (B, n_x); y: labels (B,) or targets (B, n_y). One forward and one backward pass in fresh buffers.
+        """
+        X = self.as_input(X)
+        grads = {k: np.empty_like(p) for k, p in self.params.items()}
+        ws = Workspace(X.shape[0], self.sizes, self.dtype, dropout=False)
+        loss, _ = self._step(X, self.targets(y), None, None, ws, grads)
+        return loss, grads
+
+    def mean_loss(self, X: np.ndarray, Y: np.ndarray) -> float:
+        """The batch-mean loss L(θ) on X (B, n_x) for targets Y (B, n_y), forward only."""
+        return self.evaluate(X, None, Y)[0]
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray | None, Y: np.ndarray | None = None) -> tuple[float, float]:
+        """(mean loss, accuracy) over X in chunks; accuracy is NaN for a regressor or when y is None.
+
+        X: (B, n_x); y: labels (B,) or targets; Y: the targets (B, n_y) if already built from y.
+        """
+        X = self.as_input(X)
+        labels = np.asarray(y) if y is not None and self.is_classifier and np.asarray(y).ndim == 1 else None
+        if Y is None:
+            if y is None:
+                raise ConfigError("evaluate needs labels y or targets Y")
+            Y = self.targets(y)
         total_loss, hits = 0.0, 0
+        full = self._scratch_workspace(X.shape[0])
         for start in range(0, X.shape[0], EVAL_CHUNK):
             stop = start + EVAL_CHUNK
-            ws = self.workspace(min(EVAL_CHUNK, X.shape[0] - start))
+            ws = full.rows(min(EVAL_CHUNK, X.shape[0] - start))
             z = self._forward(X[start:stop], ws)
             total_loss += z.shape[0] * self.head.loss_and_delta(
                 z, Y[start:stop], ws.delta[-1], ws.scratch, ws.row, ws.row2

@@ -144,12 +144,12 @@ class Trainer:
     def fit(self, X, y, X_val=None, y_val=None) -> list[EpochRecord]:
         """Train until ``epochs`` (counted from the run's start), early stop, or divergence."""
         net = self.net
-        X = net._check_X(X)
+        X = net.as_input(X)
         Y = net.targets(y)
         labels = np.ascontiguousarray(y, dtype=np.intp) if _is_labels(net, y) else None
         has_val = X_val is not None and len(X_val) > 0
         if has_val:
-            X_val, Y_val = net._check_X(X_val), net.targets(y_val)
+            X_val, Y_val = net.as_input(X_val), net.targets(y_val)
         st = self.state
         B = X.shape[0] if self.batch_size is None else min(self.batch_size, X.shape[0])
         with kernels.blas_threads(kernels.blas_threads_for(B, self.threads)):

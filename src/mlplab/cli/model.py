@@ -12,7 +12,7 @@ import numpy as np
 
 from mlplab.atomic import write_json, write_text
 from mlplab.errors import ConfigError, DataError
-from mlplab.io import LoadedModel, load_model
+from mlplab.modelfile import LoadedModel, load_model
 
 MODEL_OPTION = click.option("--model", "-m", "model_path", required=True, type=click.Path(dir_okay=False),
                             help="A model file written by `mlplab train --save`.")

@@ -128,7 +128,7 @@ def train_cmd(ctx: click.Context, preset, out, json_path, quiet, save_path, chec
         result = run(config, callbacks=callbacks, setup=setup)
     written = write_outputs(result, out_dir, json_path)
     if save_path:
-        from mlplab.io import save_run_model
+        from mlplab.modelfile import save_run_model
 
         save_run_model(result, save_path)
         written.append(Path(save_path))
