@@ -7,7 +7,12 @@ input standardisation ("scaler.mean", "scaler.std", float64), and whose ``__meta
     {"format": "mlplab-model", "format_version": 1, "mlplab_version": "0.1.0",
      "architecture": net.config(), "task": "classification", "class_names": [...],
      "image_shape": [28, 28] | null, "pixel_max": 255.0 | null, "split": {...} | null,
+     "target_scaler": {"mean": [...], "std": [...]} | null, "targets": ["y1", ...] | null,
      "tensors": {"W1": {"dtype": "float32", "shape": [784, 100]}, ...}}
+
+``target_scaler`` (regression with an identity output): the network was trained on standardised targets
+z = (y − mean) / std, so its outputs map back to the targets' own units by y = z · std + mean (per output).
+``targets`` names the regression target columns.
 
 Loading never trusts the file: the header is parsed and checked (length, JSON, offsets, sizes) before any
 array is read, every tensor's name, dtype and shape must match what the architecture implies and what the
@@ -216,23 +221,29 @@ class LoadedModel:
     mlplab_version: str = ""
     format_version: int = FORMAT_VERSION
     meta: dict = field(default_factory=dict)
+    target_scaler: Standardizer | None = None
+    targets: list[str] | None = None
 
     @property
     def n_features(self) -> int:
         return self.net.sizes[0]
 
     def forward(self, X_raw: np.ndarray) -> np.ndarray:
-        """ŷ for raw (unscaled) rows: probabilities for a classifier, values for a regressor."""
-        return self.net.forward(self.scaler.transform(X_raw, self.net.dtype))
+        """ŷ for raw (unscaled) rows: probabilities for a classifier, values in the targets' units for a regressor."""
+        y_hat = self.net.forward(self.scaler.transform(X_raw, self.net.dtype))
+        return self.target_scaler.inverse(y_hat) if self.target_scaler is not None else y_hat
 
     def predict(self, X_raw: np.ndarray) -> np.ndarray:
-        """Class indices for a classifier, ŷ for a regressor."""
+        """Class indices for a classifier, ŷ (in the targets' units) for a regressor."""
+        if self.task == "regression":
+            return self.forward(X_raw)
         return self.net.predict(self.scaler.transform(X_raw, self.net.dtype))
 
 
 def save_model(path: str | os.PathLike, net: MLP, scaler: Standardizer | None, class_names: list[str] | None,
                task: str, *, image_shape: tuple[int, ...] | None = None, pixel_max: float | None = None,
-               split: dict | None = None, features: list[str] | None = None) -> None:
+               split: dict | None = None, features: list[str] | None = None,
+               target_scaler: Standardizer | None = None, targets: list[str] | None = None) -> None:
     """Write a model file atomically (see the module docstring for the layout).
 
     scaler None means inputs are used as they are. ``split`` holds the data and split settings of the
@@ -254,6 +265,8 @@ def save_model(path: str | os.PathLike, net: MLP, scaler: Standardizer | None, c
         "pixel_max": float(pixel_max) if pixel_max is not None else None,
         "split": split,
         "features": [str(f) for f in features] if features is not None else None,
+        "target_scaler": target_scaler.as_json() if target_scaler is not None else None,
+        "targets": [str(t) for t in targets] if targets is not None else None,
         "tensors": {k: {"dtype": v.dtype.name, "shape": list(v.shape)} for k, v in tensors.items()},
     }
     write_safetensors(path, tensors, meta)
@@ -300,10 +313,30 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     if features is not None and not (isinstance(features, list) and len(features) == n_x
                                      and all(isinstance(f, str) for f in features)):
         raise ModelFileError(f"{name}: features must list {n_x} column names")
+    target_scaler = _check_target_scaler(name, meta.get("target_scaler"), task, arch["output"], n_y)
+    targets = meta.get("targets")
+    if targets is not None and not (isinstance(targets, list) and len(targets) == n_y
+                                    and all(isinstance(t, str) for t in targets)):
+        raise ModelFileError(f"{name}: targets must list {n_y} column names")
     net = build_net(name, arch, tensors)
     scaler = Standardizer(tensors["scaler.mean"], tensors["scaler.std"])
     return LoadedModel(net, scaler, class_names, task, image_shape, pixel_max, split, features,
-                       str(meta.get("mlplab_version", "")), version, meta)
+                       str(meta.get("mlplab_version", "")), version, meta, target_scaler, targets)
+
+
+def _check_target_scaler(name: str, ts, task: str, output: str, n_y: int) -> Standardizer | None:
+    """The stored target standardisation: n_y finite means and positive finite stds, for an identity regressor."""
+    if ts is None:
+        return None
+    ok = (isinstance(ts, dict) and set(ts) == {"mean", "std"} and task == "regression" and output == "identity"
+          and all(isinstance(ts[k], list) and len(ts[k]) == n_y
+                  and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in ts[k])
+                  for k in ("mean", "std"))
+          and all(v > 0 for v in ts["std"]))
+    if not ok:
+        raise ModelFileError(f"{name}: invalid target_scaler (needs {n_y} means and positive stds, "
+                             "for a regression with an identity output)")
+    return Standardizer(np.array(ts["mean"], np.float64), np.array(ts["std"], np.float64))
 
 
 def _check_split(name: str, split) -> None:
@@ -318,6 +351,7 @@ def _check_split(name: str, split) -> None:
         isinstance(split.get("noise", 0.1), number),
         isinstance(split.get("data_dir"), str | None),
         isinstance(split.get("label_column"), str | int | None),
+        split.get("task", "auto") in ("auto", "classification", "regression"),
     ))
     if not ok:
         raise ModelFileError(f"{name}: invalid split settings")
@@ -345,5 +379,9 @@ def save_run_model(result, path: str | os.PathLike) -> None:
     features = ds.meta.get("features")
     if not (isinstance(features, list) and len(features) == net.sizes[0]):
         features = None
+    targets = ds.meta.get("targets") if ds.task == "regression" else None
+    if not (isinstance(targets, list) and len(targets) == net.sizes[-1]):
+        targets = None
     save_model(path, net, result.prepared.scaler, class_names, ds.task, image_shape=ds.image_shape,
-               pixel_max=pixel_max, split=result.config.as_json(), features=features)
+               pixel_max=pixel_max, split=result.config.as_json(), features=features,
+               target_scaler=result.prepared.target_scaler, targets=targets)

@@ -64,6 +64,23 @@ def plot_decision_boundary(predict_proba, X: np.ndarray, y: np.ndarray, path: st
     save(fig, path)
 
 
+def plot_pred_vs_true(y: np.ndarray, y_hat: np.ndarray, names: Sequence[str], path: str | os.PathLike,
+                      title: str = "") -> None:
+    """Regression: predicted against true value, one panel per target (N, n_y), with the y = x diagonal."""
+    y, y_hat = np.asarray(y).reshape(len(y), -1), np.asarray(y_hat).reshape(len(y_hat), -1)
+    k = min(y.shape[1], 6)
+    fig, axes = plt.subplots(1, k, figsize=(4.2 * k, 4), squeeze=False)
+    for j, ax in enumerate(axes[0]):
+        lo, hi = float(min(y[:, j].min(), y_hat[:, j].min())), float(max(y[:, j].max(), y_hat[:, j].max()))
+        ax.plot([lo, hi], [lo, hi], color="grey", lw=1, label="y = ŷ")
+        ax.scatter(y[:, j], y_hat[:, j], s=8, alpha=0.6, edgecolors="none")
+        ax.set(xlabel=f"true {names[j]}", ylabel=f"predicted {names[j]}")
+        ax.legend(loc="upper left")
+    if title:
+        fig.suptitle(title)
+    save(fig, path)
+
+
 def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str], path: str | os.PathLike,
                           title: str = "") -> None:
     """Counts of (true class, predicted class), rows normalised for the colour, raw counts written in cells."""

@@ -12,7 +12,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 import numpy as np
 
 from mlplab.data import Dataset, Splits, Standardizer, load_dataset, split
+from mlplab.data.split import standardize_targets
 from mlplab.errors import ConfigError
+from mlplab.metrics import regression_metrics
 from mlplab.network import MLP
 from mlplab.optim import make_optimizer
 from mlplab.train import EpochRecord, Trainer
@@ -46,7 +48,8 @@ class RunConfig:
     val_fraction: float = 0.2
     test_fraction: float = 0.2
     data_dir: str | None = None
-    label_column: str | None = None
+    label_column: str | None = None  # CSV: name or index; several ("y1,y2") make a multi-target regression
+    task: str = "auto"  # auto (what the labels say), classification, or regression
 
     def as_json(self) -> dict:
         d = asdict(self)
@@ -74,6 +77,7 @@ class Prepared:
     dataset: Dataset
     splits: Splits
     scaler: Standardizer
+    target_scaler: Standardizer | None = None  # regression with an identity output: y standardised for training
 
 
 @dataclass
@@ -85,19 +89,27 @@ class RunResult:
     test_loss: float
     test_accuracy: float
     extra: dict = field(default_factory=dict)
+    test_regression: dict | None = None  # regression: {"loss", "rmse", "mae", "r2"} in the targets' own units
 
     @property
     def history(self) -> list[EpochRecord]:
         return self.trainer.history
 
     def as_json(self) -> dict:
-        """The metrics file: {"config", "history": [...], "test": {"loss", "accuracy"}, ...}."""
+        """The metrics file: {"config", "history": [...], "test": {"loss", "accuracy"}, ...}.
+
+        A regression's "test" is {"loss", "rmse", "mae", "r2"} in the targets' own units (the history's
+        losses are in the standardised units the network trained on).
+        """
         acc = None if math.isnan(self.test_accuracy) else self.test_accuracy
         st = self.trainer.state
+        test = {"loss": _finite_or_none(self.test_loss), "accuracy": acc}
+        if self.test_regression is not None:
+            test = {k: _finite_or_none(v) for k, v in self.test_regression.items()}
         return {
             "config": self.config.as_json(),
             "history": [r.as_json() for r in self.history],
-            "test": {"loss": _finite_or_none(self.test_loss), "accuracy": acc},
+            "test": test,
             "best_epoch": st.best_epoch if st.best_epoch >= 0 else None,
             "stopped_early": st.stopped_early,
             "n_params": self.net.n_params,
@@ -110,13 +122,25 @@ def _finite_or_none(x: float) -> float | None:
 
 
 def prepare(config: RunConfig) -> Prepared:
-    """Load and split the configured dataset, scaled with training statistics."""
+    """Load and split the configured dataset, scaled with training statistics (targets too, for regression)."""
     ds = load_dataset(
         config.dataset, n_samples=config.n_samples, noise=config.noise, seed=config.seed,
-        data_dir=config.data_dir, label_column=config.label_column,
+        data_dir=config.data_dir, label_column=config.label_column, task=config.task,
     )
     splits, scaler = split(ds, config.val_fraction, config.test_fraction, seed=config.seed, dtype=config.dtype)
-    return Prepared(ds, splits, scaler)
+    target_scaler = None
+    if ds.task == "regression" and for_task(config, ds.task).output == "identity":
+        target_scaler = standardize_targets(splits)
+    return Prepared(ds, splits, scaler, target_scaler)
+
+
+def for_task(config: RunConfig, task: str) -> RunConfig:
+    """A regression trains an identity output with squared error: a softmax or cross-entropy setting (the
+    classification defaults) is replaced; a sigmoid output (targets in [0, 1]) is kept."""
+    if task != "regression":
+        return config
+    return config.with_(output="identity" if config.output == "softmax" else config.output,
+                        loss="mse" if config.output != "sigmoid" else config.loss)
 
 
 def build(config: RunConfig, n_x: int, n_y: int) -> tuple[MLP, Trainer]:
@@ -145,6 +169,7 @@ def run(config: RunConfig, callbacks: list | tuple = (), prepared: Prepared | No
     """
     prepared = prepared or prepare(config)
     s, ds = prepared.splits, prepared.dataset
+    config = for_task(config, ds.task)
     n_y = ds.n_outputs
     net, trainer = build(config, s.X_train.shape[1], n_y)
     if setup is not None:
@@ -156,7 +181,19 @@ def run(config: RunConfig, callbacks: list | tuple = (), prepared: Prepared | No
         test_loss, test_acc = net.evaluate(s.X_test, s.y_test)
     else:
         test_loss, test_acc = math.nan, math.nan
-    return RunResult(config, net, trainer, prepared, test_loss, test_acc)
+    scores = None
+    if ds.task == "regression":
+        y_true, y_hat = original_targets(prepared, s.y_test), original_targets(prepared, net.forward(s.X_test))
+        scores = regression_metrics(y_true, y_hat)
+        test_loss = scores["loss"] if prepared.target_scaler is not None else test_loss
+        scores["loss"] = test_loss
+    return RunResult(config, net, trainer, prepared, test_loss, test_acc, test_regression=scores)
+
+
+def original_targets(prepared: Prepared, Y: np.ndarray) -> np.ndarray:
+    """Targets or outputs (N, n_y) in standard units → the targets' own units (unchanged without a scaler)."""
+    Y = np.asarray(Y).reshape(len(Y), -1)
+    return prepared.target_scaler.inverse(Y) if prepared.target_scaler is not None else Y.astype(np.float64)
 
 
 def predict_original(net: MLP, scaler: Standardizer, X: np.ndarray) -> np.ndarray:

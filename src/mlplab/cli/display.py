@@ -69,6 +69,11 @@ def summary(result, written: list[Path]) -> None:
     if last:
         table.add_row("last epoch", f"train loss {_fmt(last.train_loss)}, val loss {_fmt(last.val_loss)}, "
                       f"val accuracy {_fmt(last.val_accuracy)}")
-    table.add_row("test", f"loss {_fmt(result.test_loss)}, accuracy {_fmt(result.test_accuracy)}")
+    if result.test_regression is not None:
+        r = result.test_regression
+        table.add_row("test", f"loss {_fmt(r['loss'])}, RMSE {_fmt(r['rmse'])}, MAE {_fmt(r['mae'])}, "
+                      f"R² {_fmt(r['r2'])}  (targets' own units)")
+    else:
+        table.add_row("test", f"loss {_fmt(result.test_loss)}, accuracy {_fmt(result.test_accuracy)}")
     table.add_row("wrote", "\n".join(str(p) for p in written))
     out.print(table)

@@ -63,7 +63,7 @@ def _test_split(model: LoadedModel, dataset: str | None, data_dir: str | None) -
     seed = int(stored.get("seed", 0))
     ds = load_dataset(spec, n_samples=stored.get("n_samples") if same else None, noise=stored.get("noise", 0.1),
                       seed=seed, data_dir=data_dir or stored.get("data_dir"),
-                      label_column=stored.get("label_column"))
+                      label_column=stored.get("label_column"), task=stored.get("task") or model.task)
     if ds.n_features != model.n_features:
         raise DataError(f"dataset {spec!r} has {ds.n_features} features but the model takes {model.n_features}")
     if ds.task != model.task:
@@ -79,8 +79,11 @@ def _test_split(model: LoadedModel, dataset: str | None, data_dir: str | None) -
 
 
 def evaluate(model: LoadedModel, X_raw: np.ndarray, y: np.ndarray) -> dict:
-    """Metrics of ``model`` on raw inputs: loss and, for a classifier, accuracy, per-class report, confusion."""
-    from sklearn.metrics import classification_report, confusion_matrix, r2_score
+    """Metrics of ``model`` on raw inputs: loss and, for a classifier, accuracy, per-class report, confusion;
+    for a regressor rmse, mae and r2 (and the loss) in the targets' own units."""
+    from sklearn.metrics import classification_report, confusion_matrix
+
+    from mlplab.metrics import regression_metrics
 
     net = model.net
     Xs = model.scaler.transform(X_raw, net.dtype)
@@ -101,22 +104,28 @@ def evaluate(model: LoadedModel, X_raw: np.ndarray, y: np.ndarray) -> dict:
             "macro_avg": report["macro avg"], "weighted_avg": report["weighted avg"],
             "confusion_matrix": confusion_matrix(y, pred, labels=list(range(k))).tolist(),
         }
-    loss, _ = net.evaluate(Xs, y)
-    pred = net.forward(Xs).astype(np.float64)
+    pred = model.forward(X_raw)
     yt = np.asarray(y, np.float64).reshape(pred.shape)
-    return {"task": "regression", "n": len(yt), "loss": _num(loss),
-            "mse": _num(float(np.mean((yt - pred) ** 2))), "r2": _num(float(r2_score(yt, pred)))}
+    scores = regression_metrics(yt, pred)
+    if model.target_scaler is None:  # trained on raw targets: the loss is the network's own
+        scores["loss"] = net.evaluate(Xs, y)[0]
+    return {"task": "regression", "n": len(yt), **{k: _num(v) for k, v in scores.items()},
+            "targets": model.targets}
 
 
 def _num(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+def _fmt(x: float | None) -> str:
+    return "—" if x is None else f"{x:.6g}"
+
+
 def _report_text(r: dict, model: LoadedModel) -> str:
     lines = [f"model {r['model']} ({'-'.join(map(str, model.net.sizes))} {model.net.activation}) on "
              f"{r['dataset']}: {r['n']} test rows", f"loss      {r['loss']}"]
     if r["task"] == "regression":
-        return "\n".join([*lines, f"mse       {r['mse']}", f"r2        {r['r2']}"])
+        return "\n".join([*lines, *(f"{k:<9} {_fmt(r[k])}" for k in ("rmse", "mae", "r2"))])
     lines.append(f"accuracy  {r['accuracy']:.4f}")
     width = max(len(n) for n in r["class_names"]) + 2
     lines.append(f"{'class':<{width}} precision  recall     f1  support")
@@ -157,7 +166,8 @@ def predict_cmd(model_path, input_path, output_path, invert) -> None:
 
 
 def prediction_rows(model: LoadedModel, y_hat: np.ndarray) -> tuple[list[str], list[list]]:
-    """Column names and rows: row, label, p_<class>… for a classifier; row, y… for a regressor."""
+    """Column names and rows: row, label, p_<class>… for a classifier; row, then one column per target
+    (named as in training, else y or y0, y1, …) in the targets' own units for a regressor."""
     n = len(y_hat)
     if model.task == "classification":
         if y_hat.shape[1] == 1:  # one sigmoid output: P(class 1)
@@ -166,7 +176,8 @@ def prediction_rows(model: LoadedModel, y_hat: np.ndarray) -> tuple[list[str], l
         labels = y_hat.argmax(axis=1)
         header = ["row", "label", *(f"p_{c}" for c in names)]
         return header, [[i, names[labels[i]], *map(float, y_hat[i])] for i in range(n)]
-    header = ["row", *(["y"] if y_hat.shape[1] == 1 else [f"y{j}" for j in range(y_hat.shape[1])])]
+    names = model.targets or (["y"] if y_hat.shape[1] == 1 else [f"y{j}" for j in range(y_hat.shape[1])])
+    header = ["row", *names]
     return header, [[i, *map(float, y_hat[i])] for i in range(n)]
 
 

@@ -45,7 +45,13 @@ TRAIN_OPTIONS = [
               "training rows [default: all]."),
     _opt("--data-dir", type=click.Path(file_okay=False),
          help="Folder holding MNIST/Fashion-MNIST IDX files (then $MLPLAB_DATA, /usr/share/datasets, the cache)."),
-    _opt("--label-column", help="CSV files: the label column, by header name or 0-based index. [default: last]"),
+    _opt("--label-column", multiple=True,
+         help="CSV files: the label column, by header name or 0-based index; several (y1,y2 or the flag "
+              "repeated) are the targets of a multi-target regression. [default: last]"),
+    _opt("--task", type=click.Choice(["auto", "classification", "regression"]), key="task",
+         help="auto: text or integer labels are classes, fractional numbers regression targets; regression "
+              "also implies --output identity --loss mse (targets standardised for training, scores in their "
+              "own units)."),
     _opt("--noise", type=NONNEG, key="noise", help="Toy sets: noise level."),
     _opt("--hidden", type=HIDDEN, key="hidden", help="Hidden layer sizes: 10, or 256,128."),
     _opt("--activation", type=click.Choice(list(ACTIVATIONS)), key="activation", help="Hidden activation σ."),
@@ -78,6 +84,8 @@ def config_from_flags(ctx: click.Context, preset: str | None, flags: dict) -> Ru
     """RunConfig defaults, then the preset, then every flag given on the command line."""
     given = {k: v for k, v in flags.items()
              if ctx.get_parameter_source(k) == click.core.ParameterSource.COMMANDLINE}
+    if "label_column" in given:  # repeated and comma-separated forms: one "y1,y2" string
+        given["label_column"] = ",".join(given["label_column"]) or None
     return D.with_(**{**PRESETS.get(preset or "", {}), **given})
 
 
@@ -154,6 +162,18 @@ def write_outputs(result: RunResult, out_dir: Path, json_path: str | None) -> li
     write_json(written[0], metrics)
     plots.plot_history(result.history, written[1], title=f"{result.config.dataset}: {result.net.sizes}")
     ds = result.prepared.dataset
+    if ds.task == "regression" and result.test_regression is not None:
+        from mlplab.runner import original_targets
+
+        s, prep = result.prepared.splits, result.prepared
+        part, X, Y = ("test", s.X_test, s.y_test) if len(s.X_test) else ("validation", s.X_val, s.y_val)
+        if len(X):
+            path = out_dir / "pred_vs_true.png"
+            names = ds.meta.get("targets") or [f"y{j}" for j in range(result.net.sizes[-1])]
+            plots.plot_pred_vs_true(original_targets(prep, Y), original_targets(prep, result.net.forward(X)),
+                                    names, path, title=f"{result.config.dataset}: {part} split, "
+                                    f"R² {result.test_regression['r2']:.3f}")
+            written.append(path)
     if ds.X.shape[1] == 2 and ds.task == "classification":
         path = out_dir / "boundary.png"
         acc = result.test_accuracy

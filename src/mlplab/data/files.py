@@ -29,18 +29,36 @@ def _float(text: str) -> float | None:
         return None
 
 
-def _label_encode(raw: list[str], path: Path, lines: list[int]) -> tuple[np.ndarray, str, list[str] | None]:
-    """(y, task, class names) from the label texts of a CSV (on ``lines``). Rules: see the module docstring."""
+def label_columns(spec: str | int | list | tuple | None) -> list[str]:
+    """The label column(s) asked for: None → [] (the last column), "y1,y2" or ["y1", "y2"] → both, 3 → ["3"]."""
+    if spec is None:
+        return []
+    parts = spec if isinstance(spec, list | tuple) else str(spec).split(",")
+    return [str(p).strip() for p in parts if str(p).strip() != ""]
+
+
+def _label_encode(raw: list[str], path: Path, lines: list[int], column: str,
+                  task: str = "auto") -> tuple[np.ndarray, str, list[str] | None]:
+    """(y, task, class names) from the label texts of one CSV column (on ``lines``). Rules: the module docstring.
+
+    task "regression" demands numbers (y (N, 1) float64); "classification" makes classes even of fractional
+    numbers; "auto" decides as the module docstring says.
+    """
     numbers = [_float(v) for v in raw]
-    if all(x is not None for x in numbers):
+    numeric = all(x is not None for x in numbers)
+    if task == "regression" and not numeric:
+        i = next(i for i, x in enumerate(numbers) if x is None)
+        raise DataError(f"{path}: line {lines[i]}, {column}: target {raw[i]!r} is not a number "
+                        "(regression needs numeric targets)")
+    if numeric:
         arr = np.asarray(numbers, dtype=np.float64)
         bad = np.flatnonzero(~np.isfinite(arr))
         if bad.size:
             raise DataError(f"{path}: line {lines[bad[0]]}: label {raw[bad[0]]!r} is not finite")
-        if np.any(arr != np.round(arr)):
+        if task == "regression" or (task == "auto" and np.any(arr != np.round(arr))):
             return arr.reshape(-1, 1), "regression", None
         values, y = np.unique(arr, return_inverse=True)
-        names = [str(int(v)) for v in values]
+        names = [str(int(v)) if v == round(v) else repr(float(v)) for v in values]
     else:
         values, y = np.unique(np.asarray(raw, dtype=str), return_inverse=True)
         names = [str(v) for v in values]
@@ -58,27 +76,39 @@ def _delimiter(first_line: str, path: Path) -> str:
     return best if counts[best] else ","
 
 
-def _label_index(label_column: str | int | None, first: list[str], path: Path) -> tuple[int, bool | None]:
-    """(index of the label column, whether a header is forced: True by name, None undecided)."""
+def _label_indices(spec: list[str], first: list[str], path: Path) -> tuple[list[int], bool | None]:
+    """(indices of the label columns, whether a header is forced: True when named, None undecided)."""
     n = len(first)
-    if label_column is None or str(label_column).strip() == "":
-        return n - 1, None
-    text = str(label_column).strip()
-    try:
-        idx = int(text)
-    except ValueError:
-        names = [f.strip() for f in first]
-        if text not in names:
-            raise DataError(f"{path}: no column named {text!r} in the first line (columns: "
-                            f"{', '.join(repr(x) for x in names)})") from None
-        return names.index(text), True
-    if not -n <= idx < n:
-        raise DataError(f"{path}: label column {idx} is out of range; the file has {n} columns (0..{n - 1}, or -1)")
-    return idx % n, None
+    if not spec:
+        return [n - 1], None
+    names = [f.strip() for f in first]
+    out, by_name = [], False
+    for text in spec:
+        try:
+            idx = int(text)
+        except ValueError:
+            if text not in names:
+                raise DataError(f"{path}: no column named {text!r} in the first line (columns: "
+                                f"{', '.join(repr(x) for x in names)})") from None
+            out.append(names.index(text))
+            by_name = True
+            continue
+        if not -n <= idx < n:
+            raise DataError(f"{path}: label column {idx} is out of range; the file has {n} columns "
+                            f"(0..{n - 1}, or -1)")
+        out.append(idx % n)
+    if len(set(out)) != len(out):
+        raise DataError(f"{path}: label column listed twice in {','.join(spec)!r}")
+    if len(out) >= n:
+        raise DataError(f"{path}: every column is a label column; no features left")
+    return out, (True if by_name else None)
 
 
-def load_csv(path: str | os.PathLike, label_column: str | int | None = None) -> Dataset:
-    """A CSV file: numeric feature columns and one label column (by name or index; default the last)."""
+def load_csv(path: str | os.PathLike, label_column: str | int | list | None = None, task: str = "auto") -> Dataset:
+    """A CSV file: numeric feature columns and label column(s) (by name or index; default the last).
+
+    Several label columns (``"y1,y2"``) make a multi-target regression; ``task`` forces one (see _label_encode).
+    """
     path = Path(path)
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
@@ -101,11 +131,12 @@ def load_csv(path: str | os.PathLike, label_column: str | int | None = None) -> 
     if len(first) < 2:
         raise DataError(f"{path}: line {first_no} has a single column; need feature columns and a label column "
                         f"(separated by commas)")
-    label, header = _label_index(label_column, first, path)
+    labels, header = _label_indices(label_columns(label_column), first, path)
     if header is None:
-        features_numeric = all(_float(v) is not None for i, v in enumerate(first) if i != label)
+        features_numeric = all(_float(v) is not None for i, v in enumerate(first) if i not in labels)
         second = rows[1][1] if len(rows) > 1 else []
-        label_switch = len(second) == len(first) and _float(first[label]) is None and _float(second[label]) is not None
+        label_switch = len(second) == len(first) and any(
+            _float(first[i]) is None and _float(second[i]) is not None for i in labels)
         header = not features_numeric or label_switch
     names = first if header else [str(i) for i in range(len(first))]
     where = (lambda i: f"column {names[i]!r}") if header else (lambda i: f"column {i}")
@@ -113,9 +144,9 @@ def load_csv(path: str | os.PathLike, label_column: str | int | None = None) -> 
     if not data:
         raise DataError(f"{path}: header only, no data rows")
     width = len(first)
-    feats = [i for i in range(width) if i != label]
+    feats = [i for i in range(width) if i not in labels]
     X = np.empty((len(data), len(feats)), dtype=np.float64)
-    raw_labels: list[str] = []
+    raw_labels: list[list[str]] = [[] for _ in labels]
     for r, (no, fields) in enumerate(data):
         if len(fields) != width:
             raise DataError(f"{path}: line {no} has {len(fields)} fields; expected {width} (as on line {first_no})")
@@ -128,13 +159,25 @@ def load_csv(path: str | os.PathLike, label_column: str | int | None = None) -> 
             if not math.isfinite(x):
                 raise DataError(f"{path}: line {no}, {where(i)}: value {value!r} is not finite")
             X[r, j] = x
-        if fields[label] == "":
-            raise DataError(f"{path}: line {no}: empty label in {where(label)}")
-        raw_labels.append(fields[label])
-    y, task, classes = _label_encode(raw_labels, path, [no for no, _ in data])
-    feature_names = [names[i] for i in feats]
+        for k, i in enumerate(labels):
+            if fields[i] == "":
+                raise DataError(f"{path}: line {no}: empty label in {where(i)}")
+            raw_labels[k].append(fields[i])
+    y, task, classes = _labels(raw_labels, path, [no for no, _ in data], [where(i) for i in labels], task)
     return Dataset(X, y, path.stem, task=task, class_names=classes,
-                   meta={"source": str(path), "features": feature_names, "label": names[label]})
+                   meta={"source": str(path), "features": [names[i] for i in feats],
+                         "label": ",".join(names[i] for i in labels), "targets": [names[i] for i in labels]})
+
+
+def _labels(raw: list[list[str]], path: Path, lines: list[int], columns: list[str],
+            task: str) -> tuple[np.ndarray, str, list[str] | None]:
+    """One label column: classes or a target; several: a multi-target regression (N, k)."""
+    if len(raw) == 1:
+        return _label_encode(raw[0], path, lines, columns[0], task)
+    if task == "classification":
+        raise DataError(f"{path}: {len(raw)} label columns; classification takes one (several make a regression)")
+    ys = [_label_encode(r, path, lines, c, "regression")[0] for r, c in zip(raw, columns, strict=True)]
+    return np.hstack(ys), "regression", None
 
 
 # ---------------------------------------------------------------------------------------------------- NPZ
@@ -245,7 +288,7 @@ def _npz_labels(path: Path, y_raw: np.ndarray, y_test_raw: np.ndarray | None, na
     return y, "classification", names, yt
 
 
-def load_file(path: str | os.PathLike, label_column: str | int | None = None) -> Dataset:
+def load_file(path: str | os.PathLike, label_column: str | int | list | None = None, task: str = "auto") -> Dataset:
     """A user data file by its suffix: .csv/.tsv or .npz."""
     path = Path(path)
     if not path.exists():
@@ -257,4 +300,4 @@ def load_file(path: str | os.PathLike, label_column: str | int | None = None) ->
         raise DataError(f"{path}: unsupported file type {path.suffix or '(none)'!r}; use .csv or .npz")
     if kind == "npz":
         return load_npz(path)
-    return load_csv(path, label_column)
+    return load_csv(path, label_column, task)

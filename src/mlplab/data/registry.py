@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+import numpy as np
+
 from mlplab.data import files, real, toy
 from mlplab.data.dataset import Dataset
-from mlplab.errors import DataError
+from mlplab.errors import ConfigError, DataError
+
+TASKS = ("auto", "classification", "regression")
 
 LOADERS: dict[str, Callable[..., Dataset]] = {
     name: (lambda name=name, **kw: toy.make_toy(name, kw.get("n_samples") or 1000,
@@ -43,12 +48,31 @@ def load_dataset(spec: str, **options) -> Dataset:
     """A dataset by registered name, or a .csv/.npz file path.
 
     Options: n_samples (toy sets: size; others: a seeded stratified subsample of the training rows), noise,
-    seed, data_dir (IDX datasets), label_column (CSV files).
+    seed, data_dir (IDX datasets), label_column (CSV files: one name/index, or several "y1,y2"), task
+    ("auto": what the data says; "classification" or "regression" forces it).
     """
+    task = options.pop("task", None) or "auto"
+    if task not in TASKS:
+        raise ConfigError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
     loader = LOADERS.get(spec)
     if loader is not None:
-        return loader(**options)
+        return with_task(loader(**options), task)
     if is_file_spec(spec):
-        ds = files.load_file(spec, options.get("label_column"))
-        return real.subsample(ds, options.get("n_samples"), options.get("seed", 0))
+        ds = files.load_file(spec, options.get("label_column"), task)
+        return with_task(real.subsample(ds, options.get("n_samples"), options.get("seed", 0)), task)
     raise DataError(f"unknown dataset {spec!r}; known: {', '.join(sorted(LOADERS))}, or a path to a .csv or .npz file")
+
+
+def with_task(ds: Dataset, task: str) -> Dataset:
+    """``ds`` as the asked task: numeric class names become regression targets; anything else must match."""
+    if task == "auto" or ds.task == task:
+        return ds
+    if task == "regression" and ds.class_names is not None:
+        try:
+            values = np.array([float(c) for c in ds.class_names])
+        except ValueError:
+            values = None
+        if values is not None:
+            y_test = values[ds.y_test].reshape(-1, 1) if ds.y_test is not None else None
+            return replace(ds, y=values[ds.y].reshape(-1, 1), task="regression", class_names=None, y_test=y_test)
+    raise DataError(f"dataset {ds.name!r} is a {ds.task} task; it cannot be used with --task {task}")

@@ -38,6 +38,17 @@ class Standardizer:
         out /= self.std.astype(out.dtype)
         return out
 
+    def inverse(self, Z: np.ndarray) -> np.ndarray:
+        """Z (N, n) in standard units → Z · std + mean, a new float64 array (the targets' own units)."""
+        out = np.array(Z, dtype=np.float64, copy=True)
+        out *= self.std
+        out += self.mean
+        return out
+
+    def as_json(self) -> dict:
+        """{"mean": [...], "std": [...]}: exact float64 values (JSON floats round-trip)."""
+        return {"mean": [float(v) for v in self.mean], "std": [float(v) for v in self.std]}
+
     @classmethod
     def identity(cls, n_features: int) -> Standardizer:
         return cls(np.zeros(n_features), np.ones(n_features))
@@ -94,3 +105,15 @@ def split(
         scaler.transform(X_test, dtype), y_test,
     )
     return splits, scaler
+
+
+def standardize_targets(splits: Splits) -> Standardizer:
+    """Regression: fit y ↦ (y − mean) / std on the training targets and rescale the three y splits in place.
+
+    Returns the target scaler; ``inverse`` maps the network's outputs back to the targets' own units.
+    """
+    scaler = Standardizer.fit(splits.y_train.reshape(len(splits.y_train), -1))
+    for name in ("y_train", "y_val", "y_test"):
+        y = getattr(splits, name)
+        setattr(splits, name, scaler.transform(y.reshape(len(y), -1), np.float64))
+    return scaler
