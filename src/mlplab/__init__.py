@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 
 from mlplab.network import MLP
 
-__all__ = ["MLP", "MLPClassifier", "MLPRegressor", "__version__"]
+__all__ = ["MLP", "MLPClassifier", "MLPRegressor", "__version__", "from_torch", "to_torch"]
 
 
 def __getattr__(name: str):
@@ -18,4 +18,8 @@ def __getattr__(name: str):
         from mlplab import estimators
 
         return getattr(estimators, name)
+    if name in ("to_torch", "from_torch"):  # torch itself is imported only when one of them is called
+        from mlplab.export import torch_nn
+
+        return getattr(torch_nn, name)
     raise AttributeError(f"module 'mlplab' has no attribute {name!r}")

@@ -10,6 +10,7 @@ import click
 from mlplab import __version__
 from mlplab.cli.data import data_cmd
 from mlplab.cli.experiments import experiment_cmd, report_cmd
+from mlplab.cli.export import export_cmd
 from mlplab.cli.gradcheck import gradcheck_cmd
 from mlplab.cli.model import evaluate_cmd, predict_cmd
 from mlplab.cli.train import train_cmd
@@ -33,6 +34,7 @@ cli.add_command(predict_cmd)
 cli.add_command(data_cmd)
 cli.add_command(experiment_cmd)
 cli.add_command(report_cmd)
+cli.add_command(export_cmd)
 
 
 def _one_line(text: str) -> str:
