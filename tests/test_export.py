@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from sklearn.datasets import load_diabetes
 
 from conftest import require
 from mlplab import MLP
@@ -56,7 +57,7 @@ def _predict_json(model: str, X: np.ndarray, tmp_path) -> np.ndarray:
     np.save(tmp_path / "x.npy", X)
     assert main(["predict", "-m", model, "-i", str(tmp_path / "x.npy"), "-o", str(tmp_path / "p.json")]) == 0
     doc = json.loads((tmp_path / "p.json").read_text())
-    cols = [c for c in doc["columns"] if c.startswith(("p_", "y"))]
+    cols = [c for c in doc["columns"] if c not in ("row", "label")]
     return np.array([[row[c] for c in cols] for row in doc["predictions"]])
 
 
@@ -137,6 +138,35 @@ def test_onnx_regressor_trained_by_the_cli(ort, tmp_path):
     X = np.linspace(-4, 4, 101).reshape(-1, 1)
     want = _predict_json(str(tmp_path / "m.safetensors"), X, tmp_path)
     np.testing.assert_allclose(_run_onnx(ort, tmp_path / "m.onnx", X), want, rtol=1e-5, atol=1e-5)
+
+
+def test_onnx_and_torch_of_a_csv_regressor_with_standardised_targets(ort, torch, tmp_path):
+    """Two targets in their own units (diabetes progression, std ≈ 77): the graph returns what predict writes."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    X, y = load_diabetes(return_X_y=True)
+    Y = np.column_stack([y, 2.0 * y + 7.0 * X[:, 2]])
+    header = ",".join([*(f"f{i}" for i in range(10)), "progression", "other"])
+    np.savetxt(tmp_path / "d.csv", np.hstack([X, Y]), delimiter=",", fmt="%.17g", header=header, comments="")
+    model = tmp_path / "m.safetensors"
+    assert main(["train", "-q", "-d", str(tmp_path / "d.csv"), "--task", "regression", "--label-column",
+                 "progression,other", "--hidden", "8", "--epochs", "5", "--out", str(tmp_path / "run"),
+                 "--save", str(model)]) == 0
+    assert load_model(model).target_scaler is not None
+    assert _export(model, "onnx", tmp_path / "m.onnx") == 0
+    want = _predict_json(str(model), X, tmp_path)
+    assert want.shape == (442, 2) and want[:, 0].std() > 5  # in the targets' units, not standardised
+    np.testing.assert_allclose(_run_onnx(ort, tmp_path / "m.onnx", X), want, rtol=1e-5)
+    assert _export(model, "torch", tmp_path / "state.safetensors") == 0
+    with safe_open(str(tmp_path / "state.safetensors"), "pt") as f:
+        meta = json.loads(f.metadata()["mlplab"])
+    assert meta["targets"] == ["progression", "other"]
+    seq = torch.nn.Sequential(torch.nn.Linear(10, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+    seq.load_state_dict(load_file(str(tmp_path / "state.safetensors")))
+    with torch.no_grad():
+        z = seq(torch.from_numpy((X - meta["input_mean"]) / meta["input_std"]).float()).double().numpy()
+    np.testing.assert_allclose(z * meta["target_std"] + meta["target_mean"], want, rtol=1e-5)
 
 
 def test_onnx_undoes_a_target_scaling(ort, tmp_path):

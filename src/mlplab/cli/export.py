@@ -12,10 +12,10 @@ FORMATS = ("onnx", "torch")
 
 
 def _metadata(model: LoadedModel) -> dict:
-    """What a user of the exported file needs besides the weights: task, class and feature names."""
+    """What a user of the exported file needs besides the weights: task, class, feature and target names."""
     return {"task": model.task, "class_names": model.class_names, "features": model.features,
-            "image_shape": list(model.image_shape) if model.image_shape else None, "mlplab_version":
-            model.mlplab_version}
+            "targets": model.targets, "image_shape": list(model.image_shape) if model.image_shape else None,
+            "mlplab_version": model.mlplab_version}
 
 
 @click.command("export")
@@ -30,13 +30,15 @@ def export_cmd(model_path: str, fmt: str, out: str) -> None:
 
     ONNX: input "X" (N, n_x) float32 raw rows, as `mlplab predict` takes them (the stored standardisation is in
     the graph), output "y_hat" (N, n_y) float32: the probabilities (or values) `mlplab predict` prints.
+    A regressor's stored target scaling is undone in the graph (values in the targets' units).
     torch: keys 0.weight, 0.bias, 2.weight, … of Sequential(Linear, activation, …, Linear[, Softmax]); the
-    input standardisation is in the file's metadata (input_mean, input_std). Step activations are refused.
+    input standardisation (and target scaling) is in the file's metadata (input_mean, input_std, target_mean,
+    target_std). Step activations are refused.
     """
     from mlplab.export import OPSET, save_onnx, save_torch_state
 
     model = load_model(model_path)
-    net, target = model.net, getattr(model, "target_scaler", None)
+    net, target = model.net, model.target_scaler
     if fmt == "onnx":
         save_onnx(out, net, model.scaler, target, _metadata(model))
         what = f"ONNX opset {OPSET}, input X (N, {net.sizes[0]}) float32 → y_hat (N, {net.sizes[-1]}) float32"
