@@ -181,6 +181,28 @@ def test_onnx_undoes_a_target_scaling(ort, tmp_path):
     np.testing.assert_allclose(_run_onnx(ort, tmp_path / "m.onnx", X), want, rtol=1e-5)
 
 
+def test_every_activation_of_the_engine_exports_faithfully_or_is_refused(ort, torch):
+    """A new activation in mlplab.layers cannot slip through: it either matches in ONNX and torch, or is refused."""
+    import mlplab
+    from mlplab.export.common import ACTIVATIONS as EXPORTABLE
+    from mlplab.layers import ACTIVATIONS
+
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    for name in ACTIVATIONS:
+        net = MLP([3, 5, 2], activation=name, seed=0)
+        if name not in EXPORTABLE:
+            for export in (onnx_model, mlplab.to_torch):
+                with pytest.raises(ExportError, match=f"activation {name!r} cannot be exported"):
+                    export(net)
+            continue
+        sess = ort.InferenceSession(onnx_model(net).SerializeToString(), providers=["CPUExecutionProvider"])
+        np.testing.assert_allclose(sess.run(None, {"X": X.astype(np.float32)})[0], net.forward(X), atol=1e-6)
+        with torch.no_grad():
+            np.testing.assert_allclose(mlplab.to_torch(net)(torch.from_numpy(X).float()).numpy(), net.forward(X),
+                                       atol=1e-6)
+    assert "step" not in EXPORTABLE and set(EXPORTABLE) <= set(ACTIVATIONS)
+
+
 def test_an_identity_scaler_adds_no_node(ort):
     net = MLP([4, 6, 3], activation="identity", seed=0)
     ops = [n.op_type for n in onnx_model(net).graph.node]
