@@ -399,6 +399,15 @@ def test_step_is_refused_in_one_line_and_nothing_is_written(tmp_path, capsys, fm
                                                                                                "step.safetensors"]
 
 
+def test_the_real_entry_point_refuses_step_in_one_line(tmp_path):
+    path = tmp_path / "step.safetensors"
+    save_model(path, MLP([2, 4, 2], activation="step"), None, None, "classification")
+    proc = subprocess.run([sys.executable, "-m", "mlplab", "export", "-m", str(path), "--format", "onnx", "-o",
+                           str(tmp_path / "m.onnx")], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stdout == "" and proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith("mlplab: error: activation 'step' cannot be exported")
+
+
 def test_bad_paths_and_model_files_are_one_line_errors(tmp_path, capsys):
     good = tmp_path / "m.safetensors"
     save_model(good, MLP([2, 3, 2]), None, None, "classification")

@@ -28,12 +28,15 @@ def _metadata(model: LoadedModel) -> dict:
 def export_cmd(model_path: str, fmt: str, out: str) -> None:
     """Export a saved model to ONNX or to a PyTorch state dict.
 
-    ONNX: input "X" (N, n_x) float32 raw rows, as `mlplab predict` takes them (the stored standardisation is in
-    the graph), output "y_hat" (N, n_y) float32: the probabilities (or values) `mlplab predict` prints.
-    A regressor's stored target scaling is undone in the graph (values in the targets' units).
-    torch: keys 0.weight, 0.bias, 2.weight, … of Sequential(Linear, activation, …, Linear[, Softmax]); the
-    input standardisation (and target scaling) is in the file's metadata (input_mean, input_std, target_mean,
-    target_std). Step activations are refused.
+    onnx: input "X" (N, n_x) float32, raw rows as `mlplab predict` takes them (the stored standardisation is in
+    the graph); output "y_hat" (N, n_y) float32, the probabilities or values `mlplab predict` prints (a
+    regressor's stored target scaling is undone in the graph).
+
+    torch: keys 0.weight, 0.bias, 2.weight, … of Sequential(Linear, activation, …, Linear[, Softmax]); the input
+    standardisation and target scaling are in the file's metadata (input_mean, input_std, target_mean,
+    target_std).
+
+    A step activation has no faithful counterpart and is refused.
     """
     from mlplab.export import OPSET, save_onnx, save_torch_state
 
