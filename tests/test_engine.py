@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from mlplab import MLP, reference
 from mlplab.gradcheck import check_gradients, numerical_gradient
-from mlplab.losses import HEADS, log_softmax, softmax
+from mlplab.losses import log_softmax, softmax
+from mlplab.registry import HEADS
 
 torch.set_default_dtype(torch.float64)
 ACTIVATIONS = ["tanh", "relu", "sigmoid", "identity"]

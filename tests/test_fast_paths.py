@@ -16,7 +16,7 @@ import pytest
 from mlplab import kernels
 from mlplab.errors import ConfigError, TrainingDiverged
 from mlplab.network import MLP
-from mlplab.optim import make_optimizer
+from mlplab.registry import make_optimizer
 from mlplab.train import Trainer
 
 RNG = np.random.default_rng(7)

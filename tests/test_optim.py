@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from mlplab.optim import SGD, Adam, make_optimizer, schedule_lr
+from mlplab.optim import SGD, Adam
+from mlplab.registry import make_optimizer, schedule_lr
 
 
 def run_both(make_ours, make_torch, steps=5, weight_decay=0.0):

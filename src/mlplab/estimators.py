@@ -35,7 +35,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from mlplab.network import MLP
-from mlplab.optim import make_optimizer
+from mlplab.registry import make_optimizer
 from mlplab.train import Trainer
 
 ACTIVATIONS = {"tanh": "tanh", "relu": "relu", "logistic": "sigmoid", "sigmoid": "sigmoid", "identity": "identity"}

@@ -105,10 +105,24 @@ class Step:
         delta.fill(0)
 
 
-ACTIVATIONS: dict[str, type] = {
-    "tanh": Tanh,
-    "relu": ReLU,
-    "sigmoid": Sigmoid,
-    "identity": Identity,
-    "step": Step,
-}
+
+# ------------------------------------------------------------------------------- initialisations
+# Each draws one layer's W (n_in, n_out) and b (n_out,) in float64 (the same draw for any dtype).
+# scale: σ of the "normal" init; gain: multiplies Glorot's limit (√2 for sigmoid units).
+def normal_init(rng: np.random.Generator, n_in: int, n_out: int, scale: float, gain: float
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The lab's init: every weight and bias from N(0, scale²)."""
+    return rng.normal(0.0, scale, (n_in, n_out)), rng.normal(0.0, scale, n_out)
+
+
+def glorot_init(rng: np.random.Generator, n_in: int, n_out: int, scale: float, gain: float
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Glorot (Xavier) uniform: W ~ U(±gain √(6 / (n_in + n_out))), b = 0."""
+    limit = np.sqrt(6.0 / (n_in + n_out)) * gain
+    return rng.uniform(-limit, limit, (n_in, n_out)), np.zeros(n_out)
+
+
+def he_init(rng: np.random.Generator, n_in: int, n_out: int, scale: float, gain: float
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """He (Kaiming) normal for ReLU: W ~ N(0, 2 / n_in), b = 0."""
+    return rng.normal(0.0, np.sqrt(2.0 / n_in), (n_in, n_out)), np.zeros(n_out)

@@ -12,8 +12,6 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from mlplab.errors import ConfigError
-
 
 def softmax(z: np.ndarray, row: np.ndarray | None = None) -> np.ndarray:
     """ŷ = SoftMax(ỹ) row by row, in place in z, shifted by the row maximum so e^x never overflows."""
@@ -132,25 +130,3 @@ class SigmoidCrossEntropy:
         delta *= 1.0 / B
         return float(loss)
 
-
-HEADS: dict[tuple[str, str], type] = {
-    ("softmax", "cross_entropy"): SoftmaxCrossEntropy,
-    ("softmax", "mse"): SoftmaxSquaredError,
-    ("identity", "mse"): IdentitySquaredError,
-    ("sigmoid", "mse"): SigmoidSquaredError,
-    ("sigmoid", "cross_entropy"): SigmoidCrossEntropy,
-}
-
-
-def head_for(output: str, loss: str) -> type:
-    """The fused output+loss class for a pair of names; a ConfigError names the unsupported pair."""
-    try:
-        return HEADS[(output, loss)]
-    except KeyError:
-        if output not in {"softmax", "identity", "sigmoid"}:
-            raise ConfigError(f"unknown output {output!r}; choose softmax, identity or sigmoid") from None
-        if loss not in {"cross_entropy", "mse"}:
-            raise ConfigError(f"unknown loss {loss!r}; choose cross_entropy or mse") from None
-        raise ConfigError(
-            f"loss {loss!r} needs a probability output; use --output softmax or sigmoid"
-        ) from None

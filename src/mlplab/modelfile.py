@@ -37,8 +37,8 @@ from mlplab import __version__
 from mlplab.atomic import atomic_path
 from mlplab.data.split import Standardizer
 from mlplab.errors import ConfigError, ModelFileError
-from mlplab.layers import ACTIVATIONS
-from mlplab.network import INITS, MLP
+from mlplab.network import MLP
+from mlplab.registry import ACTIVATIONS, INITS, LOSSES, OUTPUTS, n_classes
 
 MODEL_FORMAT = "mlplab-model"
 FORMAT_VERSION = 1
@@ -49,8 +49,6 @@ MAX_LAYERS = 1000
 MAX_PARAMS = 2**31
 DTYPE_CODES = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "U8": np.uint8}
 DTYPE_NAMES = {np.dtype(v).name: k for k, v in DTYPE_CODES.items()}
-OUTPUTS = ("softmax", "identity", "sigmoid")
-LOSSES = ("cross_entropy", "mse")
 TASKS = ("classification", "regression")
 
 
@@ -178,10 +176,10 @@ def check_architecture(name: str, arch) -> dict:
     if sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False)) > MAX_PARAMS:
         raise ModelFileError(f"{name}: absurd network size {sizes}")
     checks = {
-        "activation": lambda v: v in ACTIVATIONS,
-        "output": lambda v: v in OUTPUTS,
-        "loss": lambda v: v in LOSSES,
-        "init": lambda v: v in INITS,
+        "activation": lambda v: isinstance(v, str) and v in ACTIVATIONS,
+        "output": lambda v: isinstance(v, str) and v in OUTPUTS,
+        "loss": lambda v: isinstance(v, str) and v in LOSSES,
+        "init": lambda v: isinstance(v, str) and v in INITS,
         "dtype": lambda v: v in ("float32", "float64"),
         "dropout": lambda v: isinstance(v, int | float) and 0 <= v < 1,
         "init_scale": lambda v: isinstance(v, int | float) and math.isfinite(v),
@@ -362,7 +360,7 @@ def _check_class_names(name: str, names, task: str, output: str, n_y: int) -> li
         return None
     if not (isinstance(names, list) and all(isinstance(c, str) for c in names)):
         raise ModelFileError(f"{name}: class_names must be a list of strings")
-    want = 2 if (output == "sigmoid" and n_y == 1) else n_y
+    want = n_classes(output, n_y)
     if task == "classification" and len(names) != want:
         raise ModelFileError(f"{name}: {len(names)} class names for a network with {n_y} outputs")
     return names
@@ -373,8 +371,7 @@ def save_run_model(result, path: str | os.PathLike) -> None:
     ds, net = result.prepared.dataset, result.net
     class_names = ds.class_names
     if ds.task == "classification" and class_names is None:
-        n = 2 if (net.output == "sigmoid" and net.sizes[-1] == 1) else net.sizes[-1]
-        class_names = [str(k) for k in range(n)]
+        class_names = [str(k) for k in range(n_classes(net.output, net.sizes[-1]))]
     pixel_max = float(np.max(ds.X)) if ds.image_shape and ds.X.size else None
     features = ds.meta.get("features")
     if not (isinstance(features, list) and len(features) == net.sizes[0]):

@@ -17,11 +17,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mlplab import registry
 from mlplab.errors import ConfigError
-from mlplab.layers import ACTIVATIONS, Linear
-from mlplab.losses import head_for
+from mlplab.layers import Linear
 
-INITS = ("auto", "normal", "glorot", "he")
 EVAL_CHUNK = 4096  # rows per forward pass when evaluating large arrays
 TRAIN_WORKSPACES = 4  # batch sizes whose training buffers are kept (a run uses its batch size and one remainder)
 
@@ -80,10 +79,8 @@ class MLP:
         sizes = [int(n) for n in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ConfigError(f"sizes must list at least n_x and n_y, all ≥ 1; got {sizes}")
-        if activation not in ACTIVATIONS:
-            raise ConfigError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
-        if init not in INITS:
-            raise ConfigError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
+        act = registry.choose("activation", registry.ACTIVATIONS, activation)
+        draw = registry.init_for(init, activation)
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1); got {dropout}")
         self.dtype = np.dtype(dtype)
@@ -91,33 +88,19 @@ class MLP:
             raise ConfigError(f"dtype must be float32 or float64; got {dtype}")
         self.sizes, self.activation, self.output, self.loss = sizes, activation, output, loss
         self.init, self.init_scale, self.dropout, self.seed = init, float(init_scale), float(dropout), seed
-        self.act = ACTIVATIONS[activation]
-        self.head = head_for(output, loss)
+        self.act = act.cls
+        self.head = registry.head_for(output, loss).cls
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.layers: list[Linear] = []
         rng = np.random.default_rng(seed)
         for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
-            W, b = self._initial(rng, n_in, n_out)
+            W, b = draw(rng, n_in, n_out, self.init_scale, act.glorot_gain)
+            W, b = W.astype(self.dtype), b.astype(self.dtype)
             self.params[f"W{l}"], self.params[f"b{l}"] = W, b
             self.grads[f"W{l}"], self.grads[f"b{l}"] = np.zeros_like(W), np.zeros_like(b)
             self.layers.append(Linear(W, b))
         self._workspaces: dict[int, Workspace] = {}
-
-    def _initial(self, rng: np.random.Generator, n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
-        """Draw one layer's W (n_in, n_out) and b (n_out,) in float64, then cast (same draw in any dtype)."""
-        init = self.init
-        if init == "auto":
-            init = "he" if self.activation == "relu" else "glorot"
-        if init == "normal":
-            W = rng.normal(0.0, self.init_scale, (n_in, n_out))
-            b = rng.normal(0.0, self.init_scale, n_out)
-        elif init == "glorot":
-            limit = np.sqrt(6.0 / (n_in + n_out)) * (np.sqrt(2.0) if self.activation == "sigmoid" else 1.0)
-            W, b = rng.uniform(-limit, limit, (n_in, n_out)), np.zeros(n_out)
-        else:  # he
-            W, b = rng.normal(0.0, np.sqrt(2.0 / n_in), (n_in, n_out)), np.zeros(n_out)
-        return W.astype(self.dtype), b.astype(self.dtype)
 
     # ----------------------------------------------------------------------------------------- shape
     @property
@@ -153,13 +136,13 @@ class MLP:
     # --------------------------------------------------------------------------------------- targets
     @property
     def is_classifier(self) -> bool:
-        return self.output in ("softmax", "sigmoid")
+        return registry.is_classifier(self.output)
 
     def targets(self, y: np.ndarray) -> np.ndarray:
         """Integer labels (B,) → one-hot Y (B, n_y); float targets (B, n_y) or (B,) pass through, cast."""
         y = np.asarray(y)
         n_y = self.sizes[-1]
-        if y.ndim == 1 and np.issubdtype(y.dtype, np.integer) and not (n_y == 1 and self.output == "sigmoid"):
+        if y.ndim == 1 and np.issubdtype(y.dtype, np.integer) and registry.n_classes(self.output, n_y) == n_y:
             if y.size and (y.min() < 0 or y.max() >= n_y):
                 raise ConfigError(f"labels must lie in 0..{n_y - 1}; got {y.min()}..{y.max()}")
             Y = np.zeros((y.shape[0], n_y), self.dtype)

@@ -130,36 +130,25 @@ class Adam(Optimizer):
             np.copyto(self.v[k], arrays[f"v.{k}"])
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam}
-
-
-def make_optimizer(name: str, params, lr: float, momentum: float = 0.0, nesterov: bool = False,
-                   weight_decay: float = 0.0) -> Optimizer:
-    """Build an optimizer by name; momentum and nesterov apply to SGD only."""
-    if name == "sgd":
-        return SGD(params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
-    if name == "adam":
-        return Adam(params, lr=lr, weight_decay=weight_decay)
-    raise ConfigError(f"unknown optimizer {name!r}; choose sgd or adam")
-
 
 # ------------------------------------------------------------------------------ learning-rate schedules
-def schedule_lr(name: str, lr0: float, epoch: int, epochs: int, *, step_size: int = 10, gamma: float = 0.5,
-                power: float = 0.5, lr_min: float = 0.0) -> float:
-    """The learning rate for 0-based ``epoch`` of ``epochs``.
-
-    constant: lr0.  step: lr0 γ^⌊epoch/step_size⌋.  cosine: lr_min + (lr0 − lr_min)(1 + cos(π epoch/epochs))/2.
-    invscaling: lr0 / (epoch + 1)^power (scikit-learn's name, counted in epochs).
-    """
-    if name == "constant":
-        return lr0
-    if name == "step":
-        return lr0 * gamma ** (epoch // max(step_size, 1))
-    if name == "cosine":
-        return lr_min + (lr0 - lr_min) * 0.5 * (1 + math.cos(math.pi * epoch / max(epochs, 1)))
-    if name == "invscaling":
-        return lr0 / (epoch + 1) ** power
-    raise ConfigError(f"unknown schedule {name!r}; choose constant, step, cosine or invscaling")
+# The learning rate for 0-based ``epoch`` of ``epochs``; each takes the shared keywords and uses its own
+# (``registry.schedule_lr`` picks one by name).
+def constant_lr(lr0: float, epoch: int, epochs: int, **_: float) -> float:
+    """lr0."""
+    return lr0
 
 
-SCHEDULES = ("constant", "step", "cosine", "invscaling")
+def step_lr(lr0: float, epoch: int, epochs: int, *, step_size: int = 10, gamma: float = 0.5, **_: float) -> float:
+    """lr0 γ^⌊epoch/step_size⌋."""
+    return lr0 * gamma ** (epoch // max(step_size, 1))
+
+
+def cosine_lr(lr0: float, epoch: int, epochs: int, *, lr_min: float = 0.0, **_: float) -> float:
+    """lr_min + (lr0 − lr_min)(1 + cos(π epoch/epochs))/2."""
+    return lr_min + (lr0 - lr_min) * 0.5 * (1 + math.cos(math.pi * epoch / max(epochs, 1)))
+
+
+def invscaling_lr(lr0: float, epoch: int, epochs: int, *, power: float = 0.5, **_: float) -> float:
+    """lr0 / (epoch + 1)^power (scikit-learn's name, counted in epochs)."""
+    return lr0 / (epoch + 1) ** power

@@ -16,7 +16,7 @@ from mlplab.data.split import standardize_targets
 from mlplab.errors import ConfigError
 from mlplab.metrics import regression_metrics
 from mlplab.network import MLP
-from mlplab.optim import make_optimizer
+from mlplab.registry import make_optimizer
 from mlplab.train import EpochRecord, Trainer
 
 

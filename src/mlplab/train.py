@@ -19,7 +19,8 @@ import numpy as np
 from mlplab import kernels
 from mlplab.errors import ConfigError, TrainingDiverged
 from mlplab.network import MLP
-from mlplab.optim import Optimizer, schedule_lr
+from mlplab.optim import Optimizer
+from mlplab.registry import schedule_lr
 
 
 @dataclass

@@ -9,8 +9,8 @@ from rich.table import Table
 
 from mlplab.cli.options import HIDDEN, POSITIVE
 from mlplab.gradcheck import check_gradients
-from mlplab.layers import ACTIVATIONS
 from mlplab.network import MLP
+from mlplab.registry import ACTIVATIONS, LOSSES, OUTPUTS, is_classifier, n_classes
 
 
 @click.command("gradcheck")
@@ -18,8 +18,8 @@ from mlplab.network import MLP
 @click.option("--hidden", type=HIDDEN, default="5,4", show_default=True, help="Hidden sizes.")
 @click.option("--n-y", type=click.IntRange(min=1), default=3, show_default=True, help="Outputs.")
 @click.option("--activation", type=click.Choice(list(ACTIVATIONS)), default="tanh", show_default=True)
-@click.option("--output", type=click.Choice(["softmax", "identity", "sigmoid"]), default="softmax", show_default=True)
-@click.option("--loss", type=click.Choice(["cross_entropy", "mse"]), default="cross_entropy", show_default=True)
+@click.option("--output", type=click.Choice(list(OUTPUTS)), default="softmax", show_default=True)
+@click.option("--loss", type=click.Choice(list(LOSSES)), default="cross_entropy", show_default=True)
 @click.option("--batch", type=click.IntRange(min=1), default=4, show_default=True, help="Examples in the batch.")
 @click.option("--eps", type=POSITIVE, default=1e-6, show_default=True, help="Finite-difference step.")
 @click.option("--tol", type=POSITIVE, default=1e-6, show_default=True, help="Largest relative error accepted.")
@@ -29,9 +29,7 @@ def gradcheck_cmd(n_x, hidden, n_y, activation, output, loss, batch, eps, tol, s
     net = MLP([n_x, *hidden, n_y], activation, output, loss, seed=seed, dtype="float64")
     rng = np.random.default_rng(seed + 1)
     X = rng.normal(size=(batch, n_x))
-    y = rng.integers(0, n_y, batch) if output != "identity" else rng.normal(size=(batch, n_y))
-    if output == "sigmoid" and n_y == 1:
-        y = rng.integers(0, 2, batch)
+    y = rng.integers(0, n_classes(output, n_y), batch) if is_classifier(output) else rng.normal(size=(batch, n_y))
     errors = check_gradients(net, X, y, eps)
     table = Table(title=f"gradcheck {'-'.join(map(str, net.sizes))} {activation}, {output} + {loss}")
     for col in ("parameter", "shape", "max abs error", "max rel error", "ok"):

@@ -13,6 +13,7 @@ import numpy as np
 from mlplab.atomic import write_json, write_text
 from mlplab.errors import ConfigError, DataError
 from mlplab.modelfile import LoadedModel, load_model
+from mlplab.registry import n_classes
 
 MODEL_OPTION = click.option("--model", "-m", "model_path", required=True, type=click.Path(dir_okay=False),
                             help="A model file written by `mlplab train --save`.")
@@ -88,7 +89,7 @@ def evaluate(model: LoadedModel, X_raw: np.ndarray, y: np.ndarray) -> dict:
     net = model.net
     Xs = model.scaler.transform(X_raw, net.dtype)
     if model.task == "classification":
-        k = 2 if (net.output == "sigmoid" and net.sizes[-1] == 1) else net.sizes[-1]
+        k = n_classes(net.output, net.sizes[-1])
         y = np.asarray(y, dtype=np.int64)
         if y.size and (y.min() < 0 or y.max() >= k):
             raise DataError(f"labels lie in {y.min()}..{y.max()} but the model has {k} classes")

@@ -9,10 +9,8 @@ import click
 from mlplab.atomic import write_json
 from mlplab.cli import display
 from mlplab.cli.options import BATCH, HIDDEN, NONNEG, POSITIVE
-from mlplab.layers import ACTIVATIONS
-from mlplab.network import INITS
-from mlplab.optim import SCHEDULES
 from mlplab.presets import DESCRIPTIONS, PRESETS
+from mlplab.registry import ACTIVATIONS, INITS, LOSSES, OPTIMIZERS, OUTPUTS, SCHEDULES
 from mlplab.runner import RunConfig, RunResult, run
 
 D = RunConfig()
@@ -55,9 +53,9 @@ TRAIN_OPTIONS = [
     _opt("--noise", type=NONNEG, key="noise", help="Toy sets: noise level."),
     _opt("--hidden", type=HIDDEN, key="hidden", help="Hidden layer sizes: 10, or 256,128."),
     _opt("--activation", type=click.Choice(list(ACTIVATIONS)), key="activation", help="Hidden activation σ."),
-    _opt("--output", type=click.Choice(["softmax", "identity", "sigmoid"]), key="output", help="Output function."),
-    _opt("--loss", type=click.Choice(["cross_entropy", "mse"]), key="loss", help="Loss."),
-    _opt("--optimizer", type=click.Choice(["sgd", "adam"]), key="optimizer", help="Optimizer."),
+    _opt("--output", type=click.Choice(list(OUTPUTS)), key="output", help="Output function."),
+    _opt("--loss", type=click.Choice(list(LOSSES)), key="loss", help="Loss."),
+    _opt("--optimizer", type=click.Choice(list(OPTIMIZERS)), key="optimizer", help="Optimizer."),
     _opt("--lr", type=POSITIVE, key="lr", help="Learning rate η."),
     _opt("--momentum", type=UNIT, key="momentum", help="SGD momentum μ."),
     _opt("--nesterov/--no-nesterov", default=None, help="Nesterov momentum (SGD with momentum > 0)."),

@@ -14,7 +14,8 @@ from mlplab import plots, runner
 from mlplab.errors import ConfigError
 from mlplab.experiments.base import QuestionResult, Result, finish, pct
 from mlplab.experiments.parallel import on_scheduler, pmap
-from mlplab.losses import SoftmaxCrossEntropy, SoftmaxSquaredError, head_for
+from mlplab.losses import SoftmaxCrossEntropy, SoftmaxSquaredError
+from mlplab.registry import head_for
 from mlplab.runner import RunConfig, predict_original
 
 MARGINS = np.linspace(-4, 12, 33)
