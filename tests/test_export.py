@@ -182,10 +182,10 @@ def test_onnx_undoes_a_target_scaling(ort, tmp_path):
 
 
 def test_every_activation_of_the_engine_exports_faithfully_or_is_refused(ort, torch):
-    """A new activation in mlplab.layers cannot slip through: it either matches in ONNX and torch, or is refused."""
+    """A new activation in mlplab.registry cannot slip through: it either matches in ONNX and torch, or is refused."""
     import mlplab
     from mlplab.export.common import ACTIVATIONS as EXPORTABLE
-    from mlplab.layers import ACTIVATIONS
+    from mlplab.registry import ACTIVATIONS
 
     X = np.random.default_rng(0).normal(size=(20, 3))
     for name in ACTIVATIONS:
