@@ -118,3 +118,29 @@ def test_checkpoint_with_wrong_architecture_is_refused(tmp_path):
     net, trainer = build(config.with_(hidden=(5,)), 2, 2)
     with pytest.raises(ModelFileError, match="does not match"):
         load_checkpoint(tmp_path).restore(net, trainer)
+
+
+def test_trainer_state_dict_is_the_one_serialiser(tmp_path):
+    """state_dict → load_state_dict into a fresh trainer continues bit-identically; a bad state is one clear error."""
+    from mlplab.errors import ConfigError
+
+    config = RunConfig(n_samples=300, hidden=(8,), epochs=6, batch_size=16, optimizer="sgd", momentum=0.9, lr=0.05,
+                       dropout=0.2, patience=10)
+    prepared = prepare(config)
+    full = run(config, prepared=prepared)
+    half = run(config.with_(epochs=3), prepared=prepared)
+    arrays, state = half.trainer.state_dict()
+    assert json.loads(json.dumps(state, allow_nan=False)) == state  # JSON-ready as it is
+    assert any(k.startswith("optim.velocity.") for k in arrays) and any(k.startswith("best.") for k in arrays)
+    s = prepared.splits
+    net, trainer = build(config, s.X_train.shape[1], 2)
+    net.set_params(half.net.params)
+    trainer.load_state_dict(arrays, state)
+    trainer.fit(s.X_train, s.y_train, s.X_val, s.y_val)
+    for k in net.params:
+        assert np.array_equal(net.params[k], full.net.params[k]), k
+    assert [r.train_loss for r in trainer.history] == [r.train_loss for r in full.history]
+    with pytest.raises(ConfigError, match="inconsistent trainer state"):
+        trainer.load_state_dict({k: v for k, v in arrays.items() if not k.startswith("best.")}, state)
+    with pytest.raises(ConfigError, match="inconsistent trainer state"):
+        trainer.load_state_dict(arrays, state | {"rng": {"bit_generator": "nope"}})

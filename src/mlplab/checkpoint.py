@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from mlplab import __version__
-from mlplab.errors import ModelFileError
+from mlplab.errors import ConfigError, ModelFileError
 from mlplab.modelfile import (
     _is_int,
     check_architecture,
@@ -30,20 +30,11 @@ from mlplab.modelfile import (
     write_safetensors,
 )
 from mlplab.network import MLP
-from mlplab.train import EpochRecord, Trainer, TrainerState
+from mlplab.train import EpochRecord, Trainer
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
 CHECKPOINT_FORMAT = "mlplab-checkpoint"
 CHECKPOINT_VERSION = 1
-
-
-def _enc(x):
-    """Floats as JSON: NaN and ±inf become the strings "nan", "inf", "-inf"."""
-    return x if not isinstance(x, float) or math.isfinite(x) else str(x)
-
-
-def _dec(x):
-    return float(x) if isinstance(x, str) else x
 
 
 @dataclass
@@ -58,58 +49,31 @@ class Checkpoint:
     tensors: dict[str, np.ndarray]
 
     def restore(self, net: MLP, trainer: Trainer) -> None:
-        """Put weights, optimizer, best weights, trainer state and rng state back into a rebuilt run."""
+        """Put the weights and the trainer's state (``Trainer.load_state_dict``) back into a rebuilt run."""
         name = f"checkpoint {self.path}"
         arch = check_architecture(name, self.meta.get("architecture"))
         if arch["sizes"] != net.sizes or arch["dtype"] != net.dtype.name:
             raise ModelFileError(f"{name}: stored network {arch['sizes']} does not match the rebuilt {net.sizes}")
-        opt_arrays, _ = trainer.optimizer.state_dict()
-        shapes = param_shapes(arch)
-        expected = {f"param.{k}": v for k, v in shapes.items()}
-        expected |= {f"optim.{k}": (a.shape, a.dtype.name) for k, a in opt_arrays.items()}
-        if self.meta.get("has_best"):
-            expected |= {f"best.{k}": v for k, v in shapes.items()}
+        expected = {f"param.{k}": v for k, v in param_shapes(arch).items()}
+        expected |= trainer.state_shapes(bool(self.meta.get("has_best")))
         expect_tensors(name, self.tensors, expected)
+        net.set_params({k: self.tensors[f"param.{k}"] for k in net.params})
         try:
-            net.set_params({k: self.tensors[f"param.{k}"] for k in net.params})
-            trainer.optimizer.load_state_dict(
-                {k: self.tensors[f"optim.{k}"] for k in opt_arrays}, self.meta["optimizer"]
-            )
-            if self.meta.get("has_best"):
-                trainer.best_params = {k: self.tensors[f"best.{k}"].copy() for k in net.params}
-            st = self.meta["trainer"]
-            trainer.state = TrainerState(
-                epoch=int(st["epoch"]), best_val_loss=float(_dec(st["best_val_loss"])),
-                best_epoch=int(st["best_epoch"]), bad_epochs=int(st["bad_epochs"]),
-                stopped_early=bool(st["stopped_early"]), diverged=bool(st["diverged"]),
-                history=[EpochRecord(**{k: _dec(v) for k, v in r.items()}) for r in st["history"]],
-            )
-            trainer.rng.bit_generator.state = self.meta["rng"]
-        except (KeyError, TypeError, ValueError) as e:
-            raise ModelFileError(f"{name}: inconsistent trainer state ({type(e).__name__}: {e})") from None
+            trainer.load_state_dict({k: v for k, v in self.tensors.items() if not k.startswith("param.")}, self.meta)
+        except ConfigError as e:
+            raise ModelFileError(f"{name}: {e}") from None
 
 
 def save_checkpoint(directory: str | os.PathLike, config_json: dict, trainer: Trainer,
                     every: int | None = None) -> Path:
     """Write DIR/checkpoint.safetensors atomically from the trainer's current state; returns its path."""
     path = Path(directory) / CHECKPOINT_FILE
-    net, st = trainer.net, trainer.state
-    opt_arrays, opt_scalars = trainer.optimizer.state_dict()
-    tensors = {f"param.{k}": v for k, v in net.params.items()}
-    tensors |= {f"optim.{k}": v for k, v in opt_arrays.items()}
-    if trainer.best_params is not None:
-        tensors |= {f"best.{k}": v for k, v in trainer.best_params.items()}
+    arrays, state = trainer.state_dict()
+    tensors = {f"param.{k}": v for k, v in trainer.net.params.items()} | arrays
     meta = {
         "format": CHECKPOINT_FORMAT, "format_version": CHECKPOINT_VERSION, "mlplab_version": __version__,
-        "config": config_json, "architecture": net.config(), "epoch": st.epoch, "every": every,
-        "has_best": trainer.best_params is not None,
-        "optimizer": {k: _enc(v) for k, v in opt_scalars.items()},
-        "trainer": {
-            "epoch": st.epoch, "best_val_loss": _enc(st.best_val_loss), "best_epoch": st.best_epoch,
-            "bad_epochs": st.bad_epochs, "stopped_early": st.stopped_early, "diverged": st.diverged,
-            "history": [{k: _enc(v) for k, v in asdict(r).items()} for r in st.history],
-        },
-        "rng": trainer.rng.bit_generator.state,
+        "config": config_json, "architecture": trainer.net.config(), "epoch": trainer.state.epoch, "every": every,
+        **state,
     }
     write_safetensors(path, tensors, meta)
     return path
@@ -133,7 +97,6 @@ def load_checkpoint(directory: str | os.PathLike) -> Checkpoint:
     epoch, every = meta.get("epoch"), meta.get("every")
     if not _is_int(epoch) or epoch < 0 or not (every is None or (_is_int(every) and every >= 1)):
         raise ModelFileError(f"{name}: invalid epoch {epoch!r} or interval {every!r}")
-    meta["optimizer"] = {k: _dec(v) for k, v in meta["optimizer"].items()}
     return Checkpoint(path, meta["config"], epoch, every, meta, tensors)
 
 

@@ -111,6 +111,71 @@ class Trainer:
     def history(self) -> list[EpochRecord]:
         return self.state.history
 
+    # ----------------------------------------------------------------------------------------- state
+    def state_dict(self) -> tuple[dict[str, np.ndarray], dict]:
+        """Everything a resumed run needs beyond the network's weights, as (arrays, JSON-ready dict).
+
+        arrays (copies): the optimizer's ("optim.velocity.W1", "optim.m.W1", …) and the best weights kept for
+        early stopping ("best.W1", …). The dict: "trainer" (epoch, early-stopping counters, history),
+        "optimizer" (its scalars), "rng" (the generator behind shuffling and dropout), "has_best"; NaN and
+        ±inf are written as the strings "nan", "inf", "-inf". ``load_state_dict`` puts it back bit-exactly.
+        """
+        opt_arrays, opt_scalars = self.optimizer.state_dict()
+        arrays = {f"optim.{k}": v.copy() for k, v in opt_arrays.items()}
+        if self.best_params is not None:
+            arrays |= {f"best.{k}": v.copy() for k, v in self.best_params.items()}
+        st = self.state
+        state = {
+            "trainer": {
+                "epoch": st.epoch, "best_val_loss": _enc(st.best_val_loss), "best_epoch": st.best_epoch,
+                "bad_epochs": st.bad_epochs, "stopped_early": st.stopped_early, "diverged": st.diverged,
+                "history": [{k: _enc(v) for k, v in asdict(r).items()} for r in st.history],
+            },
+            "optimizer": {k: _enc(v) for k, v in opt_scalars.items()},
+            "rng": self.rng.bit_generator.state,
+            "has_best": self.best_params is not None,
+        }
+        return arrays, state
+
+    def state_shapes(self, has_best: bool) -> dict[str, tuple[tuple[int, ...], str]]:
+        """{name: (shape, dtype)} of the arrays ``state_dict`` gives for this trainer (to check a stored state)."""
+        opt_arrays, _ = self.optimizer.state_dict()
+        shapes = {f"optim.{k}": (a.shape, a.dtype.name) for k, a in opt_arrays.items()}
+        if has_best:
+            shapes |= {f"best.{k}": (p.shape, p.dtype.name) for k, p in self.net.params.items()}
+        return shapes
+
+    def load_state_dict(self, arrays: dict[str, np.ndarray], state: dict) -> None:
+        """Restore what ``state_dict`` returned (into a trainer built with the same network and optimizer).
+
+        A ConfigError names the first inconsistency (missing or misshapen array, missing or mistyped field).
+        """
+        try:
+            has_best = bool(state["has_best"])
+            expected = self.state_shapes(has_best)
+            if set(arrays) != set(expected):
+                raise ValueError(f"arrays {sorted(set(arrays) ^ set(expected))} missing or unexpected")
+            for k, (shape, dtype) in expected.items():
+                if arrays[k].shape != shape or arrays[k].dtype != np.dtype(dtype):
+                    raise ValueError(f"array {k} is {arrays[k].dtype}{list(arrays[k].shape)}, expected "
+                                     f"{dtype}{list(shape)}")
+            st = state["trainer"]
+            trainer_state = TrainerState(
+                epoch=int(st["epoch"]), best_val_loss=float(_dec(st["best_val_loss"])),
+                best_epoch=int(st["best_epoch"]), bad_epochs=int(st["bad_epochs"]),
+                stopped_early=bool(st["stopped_early"]), diverged=bool(st["diverged"]),
+                history=[EpochRecord(**{k: _dec(v) for k, v in r.items()}) for r in st["history"]],
+            )
+            bits = type(self.rng.bit_generator)(0)
+            bits.state = state["rng"]  # checked on a spare generator first
+            opt_state = {k[len("optim."):]: v for k, v in arrays.items() if k.startswith("optim.")}
+            self.optimizer.load_state_dict(opt_state, {k: _dec(v) for k, v in state["optimizer"].items()})
+        except (KeyError, TypeError, ValueError) as e:
+            raise ConfigError(f"inconsistent trainer state ({type(e).__name__}: {e})") from None
+        self.best_params = {k: arrays[f"best.{k}"].copy() for k in self.net.params} if has_best else None
+        self.state = trainer_state
+        self.rng.bit_generator.state = bits.state
+
     # ---------------------------------------------------------------------------------------- epochs
     def run_epoch(self, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None) -> tuple[float, float]:
         """One pass over the data; returns (mean training loss, training accuracy or NaN).
@@ -198,6 +263,15 @@ class Trainer:
             st.bad_epochs += 1
             if self.patience is not None and st.bad_epochs >= self.patience:
                 st.stopped_early = True
+
+
+def _enc(x: object) -> object:
+    """A float as JSON: NaN and ±inf become the strings "nan", "inf", "-inf"."""
+    return x if not isinstance(x, float) or math.isfinite(x) else str(x)
+
+
+def _dec(x: object) -> object:
+    return float(x) if isinstance(x, str) else x
 
 
 def _is_labels(net: MLP, y) -> bool:
