@@ -127,11 +127,12 @@ def _bad_inputs(tmp_path):
     (tmp_path / "broken.npy").write_bytes(b"\x93NUMPY garbage")
     (tmp_path / "img.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     (tmp_path / "x.parquet").write_text("?")
+    (tmp_path / "x.xlsx").write_text("?")
     return {
-        "short.csv": "3 values but the model takes 2", "text.csv": "line 2, column 2: 'abc' is not a number",
-        "ragged.csv": "line 2 has 1 values", "inf.csv": "not finite", "shape.npy": "shape (2, 5)",
+        "short.csv": "3 columns but the model takes 2", "text.csv": "line 2, column 1: 'abc' is not a number",
+        "ragged.csv": "line 2 has 1 fields", "inf.csv": "not finite", "shape.npy": "shape (2, 5)",
         "obj.npy": "not a plain numeric", "broken.npy": "npy", "img.png": "not trained on 2-D images",
-        "x.parquet": "unsupported input type", "missing.csv": "not found",
+        "x.parquet": "not a readable Parquet file", "x.xlsx": "unsupported input type", "missing.csv": "not found",
     }
 
 

@@ -8,11 +8,17 @@ input standardisation ("scaler.mean", "scaler.std", float64), and whose ``__meta
      "architecture": net.config(), "task": "classification", "class_names": [...],
      "image_shape": [28, 28] | null, "pixel_max": 255.0 | null, "split": {...} | null,
      "target_scaler": {"mean": [...], "std": [...]} | null, "targets": ["y1", ...] | null,
+     "encoding": {"columns": [{"name": "color", "categories": ["red", "white"]}, {"name": "x", ...}]} | null,
+     "impute": {"strategy": "mean", "values": [...]} | null,
      "tensors": {"W1": {"dtype": "float32", "shape": [784, 100]}, ...}}
 
 ``target_scaler`` (regression with an identity output): the network was trained on standardised targets
 z = (y − mean) / std, so its outputs map back to the targets' own units by y = z · std + mean (per output).
 ``targets`` names the regression target columns.
+``encoding`` (models trained on a table): the input columns by name, in order; a column with ``categories``
+is one-hot encoded over them (n_x counts one input per category), a column without is a number.
+``impute`` (trained with --impute): raw row x (after one-hot) has each NaN replaced by ``values[j]`` of its
+column j, before the standardisation ``scaler`` is applied.
 
 Loading never trusts the file: the header is parsed and checked (length, JSON, offsets, sizes) before any
 array is read, every tensor's name, dtype and shape must match what the architecture implies and what the
@@ -35,6 +41,7 @@ from safetensors.numpy import save_file as st_save_file
 
 from mlplab import __version__
 from mlplab.atomic import atomic_path
+from mlplab.data.encoding import CATEGORICAL, IMPUTE, Imputer, TableEncoding
 from mlplab.data.split import Standardizer
 from mlplab.errors import ConfigError, ModelFileError
 from mlplab.network import MLP
@@ -221,6 +228,8 @@ class LoadedModel:
     meta: dict = field(default_factory=dict)
     target_scaler: Standardizer | None = None
     targets: list[str] | None = None
+    encoding: TableEncoding | None = None
+    imputer: Imputer | None = None
 
     @property
     def n_features(self) -> int:
@@ -228,20 +237,25 @@ class LoadedModel:
 
     def forward(self, X_raw: np.ndarray) -> np.ndarray:
         """ŷ for raw (unscaled) rows: probabilities for a classifier, values in the targets' units for a regressor."""
-        y_hat = self.net.forward(self.scaler.transform(X_raw, self.net.dtype))
+        y_hat = self.net.forward(self.scaler.transform(self.fill(X_raw), self.net.dtype))
         return self.target_scaler.inverse(y_hat) if self.target_scaler is not None else y_hat
+
+    def fill(self, X_raw: np.ndarray) -> np.ndarray:
+        """Raw rows with missing cells (NaN) filled by the stored imputer (unchanged without one)."""
+        return self.imputer.transform(X_raw) if self.imputer is not None else X_raw
 
     def predict(self, X_raw: np.ndarray) -> np.ndarray:
         """Class indices for a classifier, ŷ (in the targets' units) for a regressor."""
         if self.task == "regression":
             return self.forward(X_raw)
-        return self.net.predict(self.scaler.transform(X_raw, self.net.dtype))
+        return self.net.predict(self.scaler.transform(self.fill(X_raw), self.net.dtype))
 
 
 def save_model(path: str | os.PathLike, net: MLP, scaler: Standardizer | None, class_names: list[str] | None,
                task: str, *, image_shape: tuple[int, ...] | None = None, pixel_max: float | None = None,
                split: dict | None = None, features: list[str] | None = None,
-               target_scaler: Standardizer | None = None, targets: list[str] | None = None) -> None:
+               target_scaler: Standardizer | None = None, targets: list[str] | None = None,
+               encoding: TableEncoding | None = None, imputer: Imputer | None = None) -> None:
     """Write a model file atomically (see the module docstring for the layout).
 
     scaler None means inputs are used as they are. ``split`` holds the data and split settings of the
@@ -265,6 +279,8 @@ def save_model(path: str | os.PathLike, net: MLP, scaler: Standardizer | None, c
         "features": [str(f) for f in features] if features is not None else None,
         "target_scaler": target_scaler.as_json() if target_scaler is not None else None,
         "targets": [str(t) for t in targets] if targets is not None else None,
+        "encoding": encoding.as_json() if encoding is not None else None,
+        "impute": imputer.as_json() if imputer is not None else None,
         "tensors": {k: {"dtype": v.dtype.name, "shape": list(v.shape)} for k, v in tensors.items()},
     }
     write_safetensors(path, tensors, meta)
@@ -316,10 +332,29 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     if targets is not None and not (isinstance(targets, list) and len(targets) == n_y
                                     and all(isinstance(t, str) for t in targets)):
         raise ModelFileError(f"{name}: targets must list {n_y} column names")
+    encoding, imputer = _check_table_codes(name, meta.get("encoding"), meta.get("impute"), n_x)
     net = build_net(name, arch, tensors)
     scaler = Standardizer(tensors["scaler.mean"], tensors["scaler.std"])
     return LoadedModel(net, scaler, class_names, task, image_shape, pixel_max, split, features,
-                       str(meta.get("mlplab_version", "")), version, meta, target_scaler, targets)
+                       str(meta.get("mlplab_version", "")), version, meta, target_scaler, targets, encoding, imputer)
+
+
+def _check_table_codes(name: str, enc, imp, n_x: int) -> tuple[TableEncoding | None, Imputer | None]:
+    """The stored table encoding (n_x features in all) and imputation values (n_x finite numbers)."""
+    encoding = imputer = None
+    if enc is not None:
+        try:
+            encoding = TableEncoding.from_json(enc, n_x, name)
+        except ValueError as e:
+            raise ModelFileError(str(e)) from None
+    if imp is not None:
+        values = imp.get("values") if isinstance(imp, dict) else None
+        if not (isinstance(imp, dict) and imp.get("strategy") in ("mean", "median") and isinstance(values, list)
+                and len(values) == n_x and all(isinstance(v, int | float) and not isinstance(v, bool)
+                                               and math.isfinite(v) for v in values)):
+            raise ModelFileError(f"{name}: invalid impute (needs a strategy and {n_x} finite values)")
+        imputer = Imputer(imp["strategy"], np.array(values, np.float64))
+    return encoding, imputer
 
 
 def _check_target_scaler(name: str, ts, task: str, output: str, n_y: int) -> Standardizer | None:
@@ -350,6 +385,8 @@ def _check_split(name: str, split) -> None:
         isinstance(split.get("data_dir"), str | None),
         isinstance(split.get("label_column"), str | int | None),
         split.get("task", "auto") in ("auto", "classification", "regression"),
+        split.get("categorical", "auto") in CATEGORICAL,
+        split.get("impute", "error") in IMPUTE,
     ))
     if not ok:
         raise ModelFileError(f"{name}: invalid split settings")
@@ -379,6 +416,9 @@ def save_run_model(result, path: str | os.PathLike) -> None:
     targets = ds.meta.get("targets") if ds.task == "regression" else None
     if not (isinstance(targets, list) and len(targets) == net.sizes[-1]):
         targets = None
+    enc = ds.meta.get("encoding")
+    encoding = TableEncoding.from_json(enc, net.sizes[0], "dataset") if enc is not None else None
     save_model(path, net, result.prepared.scaler, class_names, ds.task, image_shape=ds.image_shape,
                pixel_max=pixel_max, split=result.config.as_json(), features=features,
-               target_scaler=result.prepared.target_scaler, targets=targets)
+               target_scaler=result.prepared.target_scaler, targets=targets, encoding=encoding,
+               imputer=result.prepared.splits.imputer)

@@ -50,6 +50,8 @@ class RunConfig:
     data_dir: str | None = None
     label_column: str | None = None  # CSV: name or index; several ("y1,y2") make a multi-target regression
     task: str = "auto"  # auto (what the labels say), classification, or regression
+    categorical: str = "auto"  # tables: text columns one-hot (auto: columns with no number; onehot; error)
+    impute: str = "error"  # tables: missing cells refused (error) or filled with the training mean/median
 
     def as_json(self) -> dict:
         d = asdict(self)
@@ -126,8 +128,10 @@ def prepare(config: RunConfig) -> Prepared:
     ds = load_dataset(
         config.dataset, n_samples=config.n_samples, noise=config.noise, seed=config.seed,
         data_dir=config.data_dir, label_column=config.label_column, task=config.task,
+        categorical=config.categorical, impute=config.impute,
     )
-    splits, scaler = split(ds, config.val_fraction, config.test_fraction, seed=config.seed, dtype=config.dtype)
+    splits, scaler = split(ds, config.val_fraction, config.test_fraction, seed=config.seed, dtype=config.dtype,
+                           impute=config.impute)
     target_scaler = None
     if ds.task == "regression" and for_task(config, ds.task).output == "identity":
         target_scaler = standardize_targets(splits)

@@ -64,7 +64,8 @@ def _test_split(model: LoadedModel, dataset: str | None, data_dir: str | None) -
     seed = int(stored.get("seed", 0))
     ds = load_dataset(spec, n_samples=stored.get("n_samples") if same else None, noise=stored.get("noise", 0.1),
                       seed=seed, data_dir=data_dir or stored.get("data_dir"),
-                      label_column=stored.get("label_column"), task=stored.get("task") or model.task)
+                      label_column=stored.get("label_column"), task=stored.get("task") or model.task,
+                      categorical=stored.get("categorical"), impute=stored.get("impute"), encoding=model.encoding)
     if ds.n_features != model.n_features:
         raise DataError(f"dataset {spec!r} has {ds.n_features} features but the model takes {model.n_features}")
     if ds.task != model.task:
@@ -87,7 +88,7 @@ def evaluate(model: LoadedModel, X_raw: np.ndarray, y: np.ndarray) -> dict:
     from mlplab.metrics import regression_metrics
 
     net = model.net
-    Xs = model.scaler.transform(X_raw, net.dtype)
+    Xs = model.scaler.transform(model.fill(X_raw), net.dtype)
     if model.task == "classification":
         k = n_classes(net.output, net.sizes[-1])
         y = np.asarray(y, dtype=np.int64)
@@ -183,73 +184,57 @@ def prediction_rows(model: LoadedModel, y_hat: np.ndarray) -> tuple[list[str], l
 
 
 def read_inputs(model: LoadedModel, path: str, invert: bool = False) -> np.ndarray:
-    """Raw input rows (n, n_features) from a .csv, .npy or .png file; problems are one-line DataErrors."""
+    """Raw input rows (n, n_features) from a table (.csv, .parquet, .feather), .npy or .png file.
+
+    Problems are one-line DataErrors. Missing cells come back as NaN when the model has an imputer.
+    """
+    from mlplab.data.tables import TABLE_SUFFIXES
+
     p = Path(path)
     if not p.is_file():
         raise DataError(f"{p}: input file not found")
     suffix = p.suffix.lower()
-    if suffix in (".csv", ".tsv", ".txt"):
-        X = _read_csv(model, p)
+    if suffix in TABLE_SUFFIXES:
+        X = _read_table(model, p)
     elif suffix == ".npy":
         X = _read_npy(model, p)
     elif suffix == ".png":
         X = _read_png(model, p, invert)
     else:
-        raise DataError(f"{p}: unsupported input type {suffix or '(none)'}; use .csv, .npy or .png")
+        raise DataError(f"{p}: unsupported input type {suffix or '(none)'}; use .csv, .parquet, .feather, .npy "
+                        "or .png")
     if X.shape[0] == 0:
         raise DataError(f"{p}: no input rows")
     return X
 
 
-def _read_csv(model: LoadedModel, p: Path) -> np.ndarray:
+def _read_table(model: LoadedModel, p: Path) -> np.ndarray:
+    """Rows of a table, encoded as in training: the model's columns by name when the table has them, otherwise
+    by position (a table the model was trained on may keep its label column(s))."""
+    from mlplab.data.encoding import TableEncoding
+    from mlplab.data.files import label_columns
+    from mlplab.data.tables import read_table
+
     n_x = model.n_features
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise DataError(f"{p}: not a UTF-8 text file (byte {e.start}); expected CSV") from None
-    lines = [(i + 1, line) for i, line in enumerate(text.splitlines()) if line.strip()]
-    if not lines:
-        raise DataError(f"{p}: empty file; expected rows of {n_x} numbers")
-    delim = "\t" if p.suffix.lower() == ".tsv" else max((",", ";", "\t"), key=lines[0][1].count)
-    try:
-        rows = [(no, [c.strip() for c in next(csv.reader([line], delimiter=delim))]) for no, line in lines]
-    except csv.Error as e:
-        raise DataError(f"{p}: CSV syntax error: {e}") from None
-    first_no, first = rows[0]
-    header = not all(_is_number(v) for v in first)
-    cols = list(range(len(first)))
-    if header:
-        rows = rows[1:]
-        names = list(first)
-        if model.features and all(f in names for f in model.features):
-            cols = [names.index(f) for f in model.features]  # pick the training columns by name
-        elif len(names) != n_x:
-            raise DataError(f"{p}: line {first_no}: {len(names)} columns but the model takes {n_x} features"
-                            + (f" ({', '.join(model.features)})" if model.features else ""))
-    elif len(first) != n_x:
-        raise DataError(f"{p}: line {first_no} has {len(first)} values but the model takes {n_x} features")
-    X = np.empty((len(rows), n_x), np.float64)
-    width = len(first)
-    for r, (no, fields) in enumerate(rows):
-        if len(fields) != width:
-            raise DataError(f"{p}: line {no} has {len(fields)} values; expected {width} (as on line {first_no})")
-        for j, c in enumerate(cols):
-            v = fields[c]
-            if not _is_number(v):
-                raise DataError(f"{p}: line {no}, column {c + 1}: {v!r} is not a number")
-            x = float(v)
-            if not math.isfinite(x):
-                raise DataError(f"{p}: line {no}, column {c + 1}: value {v!r} is not finite")
-            X[r, j] = x
-    return X
-
-
-def _is_number(v: str) -> bool:
-    try:
-        float(v)
-    except ValueError:
-        return False
-    return True
+    enc = model.encoding or TableEncoding.numeric(model.features or [str(i) for i in range(n_x)])
+    table = read_table(p)
+    names, n_in = table.names, len(enc.columns)
+    if table.header and all(n in names for n in enc.names):
+        cols = [names.index(n) for n in enc.names]
+    elif len(names) == n_in:
+        cols = list(range(n_in))
+    elif model.encoding is not None and not table.header and len(names) == n_in + len(model.targets or [0]):
+        spec = label_columns((model.split or {}).get("label_column"))
+        labels = {int(t) % len(names) for t in spec} if spec and all(t.lstrip("-").isdigit() for t in spec) \
+            else {len(names) - 1}
+        cols = [i for i in range(len(names)) if i not in labels]
+    else:
+        where = f"line {table.first_line}: " if table.kind == "csv" else ""
+        raise DataError(f"{p}: {where}{len(names)} columns but the model takes {n_in} input columns"
+                        + (f" ({', '.join(enc.names)})" if model.features or model.encoding else ""))
+    if table.n_rows == 0:
+        raise DataError(f"{p}: no input rows")
+    return enc.encode(table, cols, missing_ok=model.imputer is not None)
 
 
 def _read_npy(model: LoadedModel, p: Path) -> np.ndarray:

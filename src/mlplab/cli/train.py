@@ -37,19 +37,27 @@ PRESET_HELP = "Start from a named configuration; other flags override it. " + ";
 TRAIN_OPTIONS = [
     _opt("--preset", type=click.Choice(sorted(PRESETS)), help=PRESET_HELP),
     _opt("--dataset", "-d", key="dataset",
-         help="Dataset name (circles, moons, xor, spiral, blobs, sine, …) or a file path."),
+         help="Dataset name (circles, moons, xor, spiral, blobs, sine, …) or a file: .csv/.tsv, .parquet, "
+              ".feather/.arrow or .npz."),
     _opt("--n-samples", type=click.IntRange(min=10),
          help="Toy sets: number of points [default: 1000]; other sets: a seeded, stratified subsample of the "
               "training rows [default: all]."),
     _opt("--data-dir", type=click.Path(file_okay=False),
          help="Folder holding MNIST/Fashion-MNIST IDX files (then $MLPLAB_DATA, /usr/share/datasets, the cache)."),
     _opt("--label-column", multiple=True,
-         help="CSV files: the label column, by header name or 0-based index; several (y1,y2 or the flag "
+         help="Tables: the label column, by header name or 0-based index; several (y1,y2 or the flag "
               "repeated) are the targets of a multi-target regression. [default: last]"),
     _opt("--task", type=click.Choice(["auto", "classification", "regression"]), key="task",
          help="auto: text or integer labels are classes, fractional numbers regression targets; regression "
               "also implies --output identity --loss mse (targets standardised for training, scores in their "
               "own units)."),
+    _opt("--categorical", type=click.Choice(["auto", "onehot", "error"]), key="categorical",
+         help="Tables: text feature columns. auto: one-hot encode a column in which no cell is a number (a "
+              "stray word in a numeric column stays an error); onehot: every column holding text; error: refuse "
+              "text. Categories are stored in the model file."),
+    _opt("--impute", type=click.Choice(["error", "mean", "median"]), key="impute",
+         help="Tables: missing cells (empty, NA, NaN, NULL…): refuse them (error), or fill each column with "
+              "its training-split mean or median (stored in the model file)."),
     _opt("--noise", type=NONNEG, key="noise", help="Toy sets: noise level."),
     _opt("--hidden", type=HIDDEN, key="hidden", help="Hidden layer sizes: 10, or 256,128."),
     _opt("--activation", type=click.Choice(list(ACTIVATIONS)), key="activation", help="Hidden activation σ."),

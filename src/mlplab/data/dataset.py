@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from mlplab.data.encoding import Imputer
 
 
 @dataclass
@@ -50,3 +54,4 @@ class Splits:
     y_val: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
+    imputer: Imputer | None = None  # tables with --impute: the missing-cell fill fitted on X_train

@@ -1,6 +1,8 @@
-"""The user's own data: CSV (one row per example, one label column) and NPZ (arrays ``X`` and ``y``).
+"""The user's own data: tables (CSV, Parquet, Feather/Arrow: one row per example, label column(s)) and NPZ
+(arrays ``X`` and ``y``).
 
 Every problem is a one-line DataError naming the file and, where it applies, the line, column and value.
+Tables are read by ``mlplab.data.tables`` (Arrow's C++ CSV reader) and encoded by ``mlplab.data.encoding``.
 Labels: text labels become classes named by their text (sorted); integer-valued numbers become classes
 0..K−1 named by their value (sorted); numbers with a fractional part make a regression task.
 NPZ files are opened with ``allow_pickle=False``: an object array is refused, never unpickled.
@@ -8,8 +10,6 @@ NPZ files are opened with ``allow_pickle=False``: an object array is refused, ne
 
 from __future__ import annotations
 
-import csv
-import math
 import os
 import zipfile
 from pathlib import Path
@@ -17,16 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from mlplab.data.dataset import Dataset
-from mlplab.errors import DataError
+from mlplab.data.encoding import CATEGORICAL, IMPUTE, TableEncoding, encode_labels
+from mlplab.data.tables import TABLE_SUFFIXES, RawTable, read_table
+from mlplab.errors import ConfigError, DataError
 
-SUFFIXES = {".csv": "csv", ".tsv": "csv", ".npz": "npz"}
-
-
-def _float(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
+SUFFIXES = {**{suffix: "table" for suffix in TABLE_SUFFIXES if suffix != ".txt"}, ".npz": "npz"}
 
 
 def label_columns(spec: str | int | list | tuple | None) -> list[str]:
@@ -37,147 +32,79 @@ def label_columns(spec: str | int | list | tuple | None) -> list[str]:
     return [str(p).strip() for p in parts if str(p).strip() != ""]
 
 
-def _label_encode(raw: list[str], path: Path, lines: list[int], column: str,
-                  task: str = "auto") -> tuple[np.ndarray, str, list[str] | None]:
-    """(y, task, class names) from the label texts of one CSV column (on ``lines``). Rules: the module docstring.
-
-    task "regression" demands numbers (y (N, 1) float64); "classification" makes classes even of fractional
-    numbers; "auto" decides as the module docstring says.
-    """
-    numbers = [_float(v) for v in raw]
-    numeric = all(x is not None for x in numbers)
-    if task == "regression" and not numeric:
-        i = next(i for i, x in enumerate(numbers) if x is None)
-        raise DataError(f"{path}: line {lines[i]}, {column}: target {raw[i]!r} is not a number "
-                        "(regression needs numeric targets)")
-    if numeric:
-        arr = np.asarray(numbers, dtype=np.float64)
-        bad = np.flatnonzero(~np.isfinite(arr))
-        if bad.size:
-            raise DataError(f"{path}: line {lines[bad[0]]}: label {raw[bad[0]]!r} is not finite")
-        if task == "regression" or (task == "auto" and np.any(arr != np.round(arr))):
-            return arr.reshape(-1, 1), "regression", None
-        values, y = np.unique(arr, return_inverse=True)
-        names = [str(int(v)) if v == round(v) else repr(float(v)) for v in values]
-    else:
-        values, y = np.unique(np.asarray(raw, dtype=str), return_inverse=True)
-        names = [str(v) for v in values]
-    if len(names) < 2:
-        raise DataError(f"{path}: every label is {names[0]!r}; classification needs at least two classes")
-    return y.astype(np.int64).reshape(-1), "classification", names
+def _is_index(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
 
 
-# ---------------------------------------------------------------------------------------------------- CSV
-def _delimiter(first_line: str, path: Path) -> str:
-    if path.suffix.lower() == ".tsv":
-        return "\t"
-    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=counts.get)
-    return best if counts[best] else ","
-
-
-def _label_indices(spec: list[str], first: list[str], path: Path) -> tuple[list[int], bool | None]:
-    """(indices of the label columns, whether a header is forced: True when named, None undecided)."""
-    n = len(first)
+def label_indices(spec: list[str], table: RawTable) -> list[int]:
+    """Indices of the label columns named (header name) or numbered (0-based, negative from the end)."""
+    n = len(table.names)
     if not spec:
-        return [n - 1], None
-    names = [f.strip() for f in first]
-    out, by_name = [], False
+        return [n - 1]
+    out = []
     for text in spec:
-        try:
+        if _is_index(text):
             idx = int(text)
-        except ValueError:
-            if text not in names:
-                raise DataError(f"{path}: no column named {text!r} in the first line (columns: "
-                                f"{', '.join(repr(x) for x in names)})") from None
-            out.append(names.index(text))
-            by_name = True
-            continue
-        if not -n <= idx < n:
-            raise DataError(f"{path}: label column {idx} is out of range; the file has {n} columns "
-                            f"(0..{n - 1}, or -1)")
-        out.append(idx % n)
+            if not -n <= idx < n:
+                raise DataError(f"{table.path}: label column {idx} is out of range; the file has {n} columns "
+                                f"(0..{n - 1}, or -1)")
+            out.append(idx % n)
+        elif text in table.names:
+            out.append(table.names.index(text))
+        else:
+            where = "in the first line" if table.kind == "csv" else "in the table"
+            raise DataError(f"{table.path}: no column named {text!r} {where} (columns: "
+                            f"{', '.join(repr(x) for x in table.names)})")
     if len(set(out)) != len(out):
-        raise DataError(f"{path}: label column listed twice in {','.join(spec)!r}")
+        raise DataError(f"{table.path}: label column listed twice in {','.join(spec)!r}")
     if len(out) >= n:
-        raise DataError(f"{path}: every column is a label column; no features left")
-    return out, (True if by_name else None)
+        raise DataError(f"{table.path}: every column is a label column; no features left")
+    return out
 
 
-def load_csv(path: str | os.PathLike, label_column: str | int | list | None = None, task: str = "auto") -> Dataset:
-    """A CSV file: numeric feature columns and label column(s) (by name or index; default the last).
+def load_table(path: str | os.PathLike, label_column: str | int | list | None = None, task: str = "auto",
+               categorical: str = "auto", impute: str = "error", encoding: TableEncoding | None = None) -> Dataset:
+    """A CSV, Parquet or Feather file: feature columns and label column(s) (by name or index; default the last).
 
-    Several label columns (``"y1,y2"``) make a multi-target regression; ``task`` forces one (see _label_encode).
+    ``categorical`` decides which text columns are one-hot encoded; ``impute`` other than "error" leaves
+    missing cells as NaN for the split to fill (see ``mlplab.data.encoding``). ``encoding``: apply a stored
+    encoding (a trained model's) instead of fitting one; its columns are found by name.
     """
     path = Path(path)
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            text = f.read()
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not a UTF-8 text file (byte {e.start}); expected CSV") from None
-    lines = text.splitlines()
-    numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
-    if not numbered:
-        raise DataError(f"{path}: empty file; expected CSV rows of features and a label")
-    if "\0" in text:
-        raise DataError(f"{path}: holds NUL bytes; not a CSV text file")
-    delim = _delimiter(numbered[0][1], path)
-    try:
-        rows = [(no, [c.strip() for c in fields]) for no, line in numbered
-                for fields in csv.reader([line], delimiter=delim)]
-    except csv.Error as e:
-        raise DataError(f"{path}: CSV syntax error: {e}") from None
-    first_no, first = rows[0]
-    if len(first) < 2:
-        raise DataError(f"{path}: line {first_no} has a single column; need feature columns and a label column "
+    if categorical not in CATEGORICAL:
+        raise ConfigError(f"categorical must be one of {', '.join(CATEGORICAL)}; got {categorical!r}")
+    if impute not in IMPUTE:
+        raise ConfigError(f"impute must be one of {', '.join(IMPUTE)}; got {impute!r}")
+    spec = label_columns(label_column)
+    table = read_table(path, labels_by_name=[t for t in spec if not _is_index(t)])
+    if len(table.names) < 2:
+        where = f"line {table.first_line}" if table.kind == "csv" else "the table"
+        raise DataError(f"{path}: {where} has a single column; need feature columns and a label column "
                         f"(separated by commas)")
-    labels, header = _label_indices(label_columns(label_column), first, path)
-    if header is None:
-        features_numeric = all(_float(v) is not None for i, v in enumerate(first) if i not in labels)
-        second = rows[1][1] if len(rows) > 1 else []
-        label_switch = len(second) == len(first) and any(
-            _float(first[i]) is None and _float(second[i]) is not None for i in labels)
-        header = not features_numeric or label_switch
-    names = first if header else [str(i) for i in range(len(first))]
-    where = (lambda i: f"column {names[i]!r}") if header else (lambda i: f"column {i}")
-    data = rows[1:] if header else rows
-    if not data:
+    labels = label_indices(spec, table)
+    if table.n_rows == 0:
         raise DataError(f"{path}: header only, no data rows")
-    width = len(first)
-    feats = [i for i in range(width) if i not in labels]
-    X = np.empty((len(data), len(feats)), dtype=np.float64)
-    raw_labels: list[list[str]] = [[] for _ in labels]
-    for r, (no, fields) in enumerate(data):
-        if len(fields) != width:
-            raise DataError(f"{path}: line {no} has {len(fields)} fields; expected {width} (as on line {first_no})")
-        for j, i in enumerate(feats):
-            value = fields[i]
-            x = _float(value)
-            if x is None:
-                what = "an empty field" if value == "" else f"{value!r} is not a number"
-                raise DataError(f"{path}: line {no}, {where(i)}: {what}")
-            if not math.isfinite(x):
-                raise DataError(f"{path}: line {no}, {where(i)}: value {value!r} is not finite")
-            X[r, j] = x
-        for k, i in enumerate(labels):
-            if fields[i] == "":
-                raise DataError(f"{path}: line {no}: empty label in {where(i)}")
-            raw_labels[k].append(fields[i])
-    y, task, classes = _labels(raw_labels, path, [no for no, _ in data], [where(i) for i in labels], task)
+    feats = [i for i in range(len(table.names)) if i not in labels]
+    if encoding is None:
+        encoding = TableEncoding.fit(table, feats, categorical)
+    else:
+        missing = [n for n in encoding.names if n not in table.names]
+        if missing:
+            raise DataError(f"{path}: no column {', '.join(map(repr, missing))}, which the model takes")
+        feats = [table.names.index(n) for n in encoding.names]
+    X = encoding.encode(table, feats, missing_ok=impute != "error")
+    y, task, classes = encode_labels(table, labels, task)
+    names = table.names
     return Dataset(X, y, path.stem, task=task, class_names=classes,
-                   meta={"source": str(path), "features": [names[i] for i in feats],
+                   meta={"source": str(path), "features": encoding.feature_names, "encoding": encoding.as_json(),
                          "label": ",".join(names[i] for i in labels), "targets": [names[i] for i in labels]})
 
 
-def _labels(raw: list[list[str]], path: Path, lines: list[int], columns: list[str],
-            task: str) -> tuple[np.ndarray, str, list[str] | None]:
-    """One label column: classes or a target; several: a multi-target regression (N, k)."""
-    if len(raw) == 1:
-        return _label_encode(raw[0], path, lines, columns[0], task)
-    if task == "classification":
-        raise DataError(f"{path}: {len(raw)} label columns; classification takes one (several make a regression)")
-    ys = [_label_encode(r, path, lines, c, "regression")[0] for r, c in zip(raw, columns, strict=True)]
-    return np.hstack(ys), "regression", None
+load_csv = load_table  # the name the CSV loader always had
 
 
 # ---------------------------------------------------------------------------------------------------- NPZ
@@ -288,16 +215,18 @@ def _npz_labels(path: Path, y_raw: np.ndarray, y_test_raw: np.ndarray | None, na
     return y, "classification", names, yt
 
 
-def load_file(path: str | os.PathLike, label_column: str | int | list | None = None, task: str = "auto") -> Dataset:
-    """A user data file by its suffix: .csv/.tsv or .npz."""
+def load_file(path: str | os.PathLike, label_column: str | int | list | None = None, task: str = "auto",
+              categorical: str = "auto", impute: str = "error", encoding: TableEncoding | None = None) -> Dataset:
+    """A user data file by its suffix: a table (.csv/.tsv, .parquet, .feather/.arrow) or .npz."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: file not found")
     if path.is_dir():
-        raise DataError(f"{path}: is a folder; expected a .csv or .npz file")
+        raise DataError(f"{path}: is a folder; expected a .csv, .parquet, .feather or .npz file")
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
-        raise DataError(f"{path}: unsupported file type {path.suffix or '(none)'!r}; use .csv or .npz")
+        raise DataError(f"{path}: unsupported file type {path.suffix or '(none)'!r}; use .csv, .parquet, "
+                        ".feather/.arrow or .npz")
     if kind == "npz":
         return load_npz(path)
-    return load_csv(path, label_column, task)
+    return load_table(path, label_column, task, categorical, impute, encoding)

@@ -48,8 +48,9 @@ def load_dataset(spec: str, **options) -> Dataset:
     """A dataset by registered name, or a .csv/.npz file path.
 
     Options: n_samples (toy sets: size; others: a seeded stratified subsample of the training rows), noise,
-    seed, data_dir (IDX datasets), label_column (CSV files: one name/index, or several "y1,y2"), task
-    ("auto": what the data says; "classification" or "regression" forces it).
+    seed, data_dir (IDX datasets), label_column (tables: one name/index, or several "y1,y2"), task
+    ("auto": what the data says; "classification" or "regression" forces it), categorical, impute and encoding
+    (tables: see ``mlplab.data.encoding``).
     """
     task = options.pop("task", None) or "auto"
     if task not in TASKS:
@@ -58,9 +59,11 @@ def load_dataset(spec: str, **options) -> Dataset:
     if loader is not None:
         return with_task(loader(**options), task)
     if is_file_spec(spec):
-        ds = files.load_file(spec, options.get("label_column"), task)
+        ds = files.load_file(spec, options.get("label_column"), task, options.get("categorical") or "auto",
+                             options.get("impute") or "error", options.get("encoding"))
         return with_task(real.subsample(ds, options.get("n_samples"), options.get("seed", 0)), task)
-    raise DataError(f"unknown dataset {spec!r}; known: {', '.join(sorted(LOADERS))}, or a path to a .csv or .npz file")
+    raise DataError(f"unknown dataset {spec!r}; known: {', '.join(sorted(LOADERS))}, or a path to a .csv, "
+                    ".parquet, .feather or .npz file")
 
 
 def with_task(ds: Dataset, task: str) -> Dataset:

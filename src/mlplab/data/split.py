@@ -68,10 +68,13 @@ def split(
     seed: int = 0,
     scale: bool = True,
     dtype: str | np.dtype = "float32",
+    impute: str = "error",
 ) -> tuple[Splits, Standardizer]:
     """Split ``ds`` (stratified by class, seeded) and standardise with training-set statistics.
 
     A dataset with a predefined test set (``ds.X_test``) keeps it and only carves validation out of X.
+    ``impute`` "mean"/"median": missing cells (NaN) are filled with the training rows' statistic per column,
+    before the scaler is fitted (the imputer is ``splits.imputer``); "error": the rows are used as they are.
     """
     if not 0 <= val_fraction < 1 or not 0 <= test_fraction < 1 or val_fraction + test_fraction >= 1:
         raise ConfigError(
@@ -98,11 +101,17 @@ def split(
         X_train, y_train, X_val, y_val = X_rest, y_rest, X_rest[:0], y_rest[:0]
     if len(X_train) == 0:
         raise DataError(f"dataset {ds.name!r} leaves no training examples after the split")
+    imputer = None
+    if impute != "error":
+        from mlplab.data.encoding import Imputer
+
+        imputer = Imputer.fit(X_train, impute, ds.meta.get("features"))
+        X_train, X_val, X_test = imputer.transform(X_train), imputer.transform(X_val), imputer.transform(X_test)
     scaler = Standardizer.fit(X_train) if scale else Standardizer.identity(X.shape[1])
     splits = Splits(
         scaler.transform(X_train, dtype), y_train,
         scaler.transform(X_val, dtype), y_val,
-        scaler.transform(X_test, dtype), y_test,
+        scaler.transform(X_test, dtype), y_test, imputer,
     )
     return splits, scaler
 

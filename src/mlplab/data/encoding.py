@@ -1,0 +1,304 @@
+"""A table's columns as the network's inputs and targets: numbers as they are, text columns one-hot, missing
+cells filled with training statistics.
+
+- ``TableEncoding``: per input column, numeric or categorical with its sorted categories. Fitted on the whole
+  training file (the vocabulary, never the targets), stored in the model file, applied unchanged by predict
+  and evaluate. A category the encoding does not know is a one-line error naming file, line, column, value.
+- ``--categorical``: ``auto`` (default) one-hot encodes a column in which no cell is a number, so a typo in a
+  numeric column ("four") stays an error; ``onehot`` encodes every column holding any text (numbers become
+  categories too); ``error`` refuses text cells, as mlplab did before.
+- ``Imputer``: ``--impute mean|median`` fills missing cells (empty, NA, N/A, NaN, NULL, None) per encoded
+  column with the training split's mean or median; a missing categorical cell is NaN in each of its one-hot
+  columns, so "mean" fills it with the categories' training frequencies. ``error`` (default) refuses them.
+- Labels: text or integer-valued numbers are classes (sorted), fractional numbers or ``task="regression"``
+  continuous targets; several label columns are a multi-target regression.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mlplab.data.tables import (
+    RawTable,
+    as_float,
+    as_text,
+    finite_or_fail,
+    first,
+    is_number,
+    is_numeric_type,
+    null_mask,
+    numeric_mask,
+    text_to_float,
+)
+from mlplab.errors import ConfigError, DataError
+
+CATEGORICAL = ("auto", "onehot", "error")
+IMPUTE = ("error", "mean", "median")
+MAX_CATEGORIES = 1000  # a "categorical" column with more distinct texts is almost surely not one
+
+
+@dataclass
+class ColumnCode:
+    """One input column: numeric (``categories`` None) or categorical, one-hot over ``categories``."""
+
+    name: str
+    categories: list[str] | None = None
+
+    @property
+    def width(self) -> int:
+        return 1 if self.categories is None else len(self.categories)
+
+    def feature_names(self) -> list[str]:
+        return [self.name] if self.categories is None else [f"{self.name}={c}" for c in self.categories]
+
+
+@dataclass
+class TableEncoding:
+    """How the input columns of a table become the n_x features (see the module docstring)."""
+
+    columns: list[ColumnCode]
+
+    @property
+    def n_features(self) -> int:
+        return sum(c.width for c in self.columns)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [n for c in self.columns for n in c.feature_names()]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def as_json(self) -> dict:
+        return {"columns": [{"name": c.name, "categories": c.categories} for c in self.columns]}
+
+    @classmethod
+    def from_json(cls, d, n_x: int, what: str) -> TableEncoding:
+        """Validate a stored encoding against the network's n_x inputs; a ValueError names the problem."""
+        cols = d.get("columns") if isinstance(d, dict) else None
+        if not isinstance(cols, list) or not cols:
+            raise ValueError(f"{what}: encoding must list the input columns")
+        out = []
+        for c in cols:
+            cats = c.get("categories") if isinstance(c, dict) else None
+            if not (isinstance(c, dict) and isinstance(c.get("name"), str)
+                    and (cats is None or (isinstance(cats, list) and cats and all(isinstance(x, str) for x in cats)
+                                          and len(set(cats)) == len(cats)))):
+                raise ValueError(f"{what}: invalid encoding column {c!r:.80}")
+            out.append(ColumnCode(c["name"], cats))
+        enc = cls(out)
+        if enc.n_features != n_x:
+            raise ValueError(f"{what}: encoding makes {enc.n_features} features but the network takes {n_x}")
+        return enc
+
+    @classmethod
+    def numeric(cls, names: list[str]) -> TableEncoding:
+        return cls([ColumnCode(n) for n in names])
+
+    @classmethod
+    def fit(cls, table: RawTable, cols: list[int], categorical: str = "auto") -> TableEncoding:
+        """Decide each column's code from its cells (see the module docstring for ``categorical``)."""
+        if categorical not in CATEGORICAL:
+            raise ConfigError(f"categorical must be one of {', '.join(CATEGORICAL)}; got {categorical!r}")
+        codes = []
+        for i in cols:
+            col, cats = table.columns[i], None
+            if not is_numeric_type(col.type) and categorical != "error":
+                text = as_text(col)
+                present = ~null_mask(text)
+                numbers = numeric_mask(text)
+                text_cells = present & ~numbers
+                if text_cells.any() and (categorical == "onehot" or not (numbers & present).any()):
+                    cats = sorted(pc.unique(text).drop_null().to_pylist())
+                    if len(cats) > MAX_CATEGORIES:
+                        raise table.fail(first(text_cells), i, f"{{value!r}} is not a number, and the column holds "
+                                         f"{len(cats)} distinct texts: too many to one-hot encode "
+                                         f"(at most {MAX_CATEGORIES})")
+            codes.append(ColumnCode(table.names[i], cats))
+        return cls(codes)
+
+    def encode(self, table: RawTable, cols: list[int], missing_ok: bool) -> np.ndarray:
+        """X (N, n_features) float64 from the table's columns ``cols`` (one per code); missing cells NaN.
+
+        Errors (one line, naming file, line, column, value): a text cell in a numeric column, a value that is
+        not finite, a category not in the encoding, and a missing cell unless ``missing_ok``.
+        """
+        n = table.n_rows
+        X = np.empty((n, self.n_features), dtype=np.float64)
+        j = 0
+        for code, i in zip(self.columns, cols, strict=True):
+            if code.categories is None:
+                X[:, j] = numeric_values(table, i)
+            else:
+                one_hot(table, i, code.categories, X[:, j : j + code.width])
+            if not missing_ok:
+                missing = first(np.isnan(X[:, j]))
+                if missing is not None:
+                    raise missing_error(table, missing, i)
+            j += code.width
+        return X
+
+
+def numeric_values(table: RawTable, i: int) -> np.ndarray:
+    """Column i as float64 (missing cells NaN); a text cell or an infinite value is a one-line error."""
+    col = table.columns[i]
+    if is_numeric_type(col.type):
+        values = as_float(col)
+    else:
+        text = as_text(col)
+        numbers = numeric_mask(text)
+        bad = first(~numbers & ~null_mask(text))
+        if bad is not None:
+            raise table.fail(bad, i, "{value!r} is not a number")
+        values = text_to_float(text, numbers)
+    finite_or_fail(values, table, i, allow_nan=True)
+    return values
+
+
+def one_hot(table: RawTable, i: int, categories: list[str], out: np.ndarray) -> None:
+    """Write column i's one-hot code into ``out`` (N, k); missing cells NaN; an unknown category is an error."""
+    text = as_text(table.columns[i])
+    codes = pc.index_in(text, value_set=pa.array(categories, pa.string()))
+    missing = null_mask(text)
+    unknown = first(null_mask(codes) & ~missing)
+    if unknown is not None:
+        shown = ", ".join(categories[:10]) + (", …" if len(categories) > 10 else "")
+        raise table.fail(unknown, i, f"category {{value!r}} was not seen in training (known: {shown})")
+    out[:] = 0.0
+    rows = np.flatnonzero(~missing)
+    out[rows, np.asarray(codes.to_numpy(zero_copy_only=False), dtype=np.float64)[rows].astype(np.int64)] = 1.0
+    out[missing] = np.nan
+
+
+def missing_error(table: RawTable, row: int, i: int) -> DataError:
+    """The one-line error for a missing cell when imputation is off (the wording mlplab always used)."""
+    where, text = table.cell(row, i)
+    if text == "":
+        problem = "an empty field"
+    elif is_number(text):
+        problem = f"value {text!r} is not finite"
+    else:
+        problem = f"{text!r} is a missing value"
+    return DataError(f"{table.path}: {where}, {table.where(i)}: {problem} (--impute mean or median fills "
+                     "missing cells)")
+
+
+# ------------------------------------------------------------------------------------------- labels
+def encode_labels(table: RawTable, cols: list[int], task: str = "auto") -> tuple[np.ndarray, str, list[str] | None]:
+    """(y, task, class names) from the label column(s): (N,) int64 classes or (N, k) float64 targets."""
+    if len(cols) > 1:
+        if task == "classification":
+            raise DataError(f"{table.path}: {len(cols)} label columns; classification takes one "
+                            "(several make a regression)")
+        return np.column_stack([_targets(table, i) for i in cols]), "regression", None
+    i = cols[0]
+    col = table.columns[i]
+    _no_missing_label(table, i)
+    if is_numeric_type(col.type):
+        values = as_float(col)
+    else:
+        text = as_text(col)
+        numbers = numeric_mask(text)
+        if not numbers.all():
+            if task == "regression":
+                raise table.fail(first(~numbers), i, "target {value!r} is not a number (regression needs "
+                                 "numeric targets)")
+            return _text_classes(table, text)
+        values = text_to_float(text, numbers)
+    bad = first(~np.isfinite(values))
+    if bad is not None:
+        where, text_value = table.cell(bad, i)
+        raise DataError(f"{table.path}: {where}: label {text_value!r} is not finite")
+    if task == "regression" or (task == "auto" and np.any(values != np.round(values))):
+        return values.reshape(-1, 1), "regression", None
+    classes, y = np.unique(values, return_inverse=True)
+    names = [str(int(v)) if v == round(v) else repr(float(v)) for v in classes]
+    return _classes(table, y, names)
+
+
+def _targets(table: RawTable, i: int) -> np.ndarray:
+    """One regression target column as float64 (N,)."""
+    _no_missing_label(table, i)
+    col = table.columns[i]
+    if is_numeric_type(col.type):
+        values = as_float(col)
+    else:
+        text = as_text(col)
+        numbers = numeric_mask(text)
+        bad = first(~numbers)
+        if bad is not None:
+            raise table.fail(bad, i, "target {value!r} is not a number (regression needs numeric targets)")
+        values = text_to_float(text, numbers)
+    bad = first(~np.isfinite(values))
+    if bad is not None:
+        where, text_value = table.cell(bad, i)
+        raise DataError(f"{table.path}: {where}: label {text_value!r} is not finite")
+    return values
+
+
+def _no_missing_label(table: RawTable, i: int) -> None:
+    """A label cell that Arrow read as missing: empty ("empty label") or a NaN/NA marker (not finite)."""
+    missing = first(null_mask(table.columns[i]))
+    if missing is None:
+        return
+    where, text = table.cell(missing, i)
+    if text == "":
+        raise DataError(f"{table.path}: {where}: empty label in {table.where(i)}")
+    raise DataError(f"{table.path}: {where}: label {text!r} is not finite" if is_number(text)
+                    else f"{table.path}: {where}: label {text!r} in {table.where(i)} is a missing value")
+
+
+def _text_classes(table: RawTable, text: pa.ChunkedArray) -> tuple[np.ndarray, str, list[str]]:
+    names = sorted(pc.unique(text).to_pylist())
+    y = np.asarray(pc.index_in(text, value_set=pa.array(names, pa.string())).to_numpy(zero_copy_only=False))
+    return _classes(table, y.astype(np.int64), names)
+
+
+def _classes(table: RawTable, y: np.ndarray, names: list[str]) -> tuple[np.ndarray, str, list[str]]:
+    if len(names) < 2:
+        raise DataError(f"{table.path}: every label is {names[0]!r}; classification needs at least two classes")
+    return y.astype(np.int64).reshape(-1), "classification", names
+
+
+# ------------------------------------------------------------------------------------------ imputer
+class Imputer:
+    """x ↦ x with each NaN replaced by its column's training statistic (mean or median)."""
+
+    def __init__(self, strategy: str, values: np.ndarray) -> None:
+        self.strategy, self.values = strategy, np.asarray(values, np.float64)
+
+    @classmethod
+    def fit(cls, X: np.ndarray, strategy: str, names: list[str] | None = None) -> Imputer:
+        """Statistics of the observed (non-NaN) cells of each column of the training rows X (N, n_x)."""
+        if strategy not in ("mean", "median"):
+            raise ConfigError(f"impute must be one of {', '.join(IMPUTE)}; got {strategy!r}")
+        values = np.zeros(X.shape[1])
+        missing = np.isnan(X).any(axis=0)
+        for j in np.flatnonzero(missing):
+            col = X[:, j]
+            seen = col[~np.isnan(col)]
+            if seen.size == 0:
+                name = names[j] if names and j < len(names) else str(j)
+                raise DataError(f"feature {name!r} has no value in the training split; nothing to impute from")
+            values[j] = seen.mean() if strategy == "mean" else np.median(seen)
+        for j in np.flatnonzero(~missing):  # columns complete in training: their statistic, for later rows
+            values[j] = X[:, j].mean() if strategy == "mean" else np.median(X[:, j])
+        return cls(strategy, values)
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """A copy of X (float64) with every NaN replaced by its column's value (X itself if nothing is missing)."""
+        mask = np.isnan(X)
+        if not mask.any():
+            return X
+        out = np.array(X, dtype=np.float64, copy=True)
+        rows, cols = np.nonzero(mask)
+        out[rows, cols] = self.values[cols]
+        return out
+
+    def as_json(self) -> dict:
+        return {"strategy": self.strategy, "values": [float(v) for v in self.values]}

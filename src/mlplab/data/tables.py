@@ -1,0 +1,310 @@
+"""Tables from files: CSV through Arrow's C++ reader (``pyarrow.csv``), Parquet and Feather/Arrow files.
+
+``read_table(path)`` gives a ``RawTable``: the columns as Arrow arrays, their names, whether the file had a
+header, and a way back from a data row to the file (``RawTable.cell``), so that a bad cell found at C speed
+is still reported as one line naming the file, the line (or row), the column and the value. The way back is
+a second, slow pass (Python's csv module) that stops at the row in question; it only runs on errors.
+
+CSV rules, as before the fast reader: UTF-8 (a BOM is fine), delimiter sniffed from the first line
+(``,`` ``;`` or tab; ``.tsv`` is tab), blank lines skipped, cells stripped of surrounding spaces, a header
+detected from the first two rows (or forced by naming a column). Every column is read as Arrow infers it;
+what counts as a number, a category or a missing cell is decided in ``mlplab.data.encoding``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+
+from mlplab.errors import DataError
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+FEATHER_SUFFIXES = (".feather", ".arrow", ".ipc")
+TABLE_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES + FEATHER_SUFFIXES
+HEAD_BYTES = 1 << 16  # the first 64 KiB decide delimiter and header
+# what a CSV cell may hold to count as a missing value (only with --impute; otherwise each is an error)
+MISSING = ("", "NA", "N/A", "NaN", "nan", "NULL", "null", "None")
+NUMBER = r"^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|infinity|nan)$"
+
+
+def is_number(text: str) -> bool:
+    """Whether ``text`` parses as a float, as Python's float() would."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass
+class RawTable:
+    """Columns of a table file, before any encoding. ``names[i]`` is how the user names column i."""
+
+    path: Path
+    names: list[str]
+    header: bool
+    columns: list[pa.ChunkedArray]
+    kind: str = "csv"  # or "parquet", "feather"
+    delimiter: str = ","
+    skip_lines: int = 0  # CSV: physical lines before the first data row (the header included)
+    first_line: int = 1  # CSV: the line number of the first row (header or data)
+    _located: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    def where(self, i: int) -> str:
+        """'column 'name'' with a header, 'column i' (0-based, as ``--label-column`` counts) without."""
+        return f"column {self.names[i]!r}" if self.header else f"column {i}"
+
+    def cell(self, row: int, i: int) -> tuple[str, str]:
+        """('line 12' or 'row 12', the cell's text as written in the file) for data row ``row`` (0-based)."""
+        if self.kind != "csv":
+            value = self.columns[i][row].as_py()
+            return f"row {row + 1}", "" if value is None else str(value)
+        line, fields = self.locate(row)
+        return f"line {line}", fields[i] if i < len(fields) else ""
+
+    def locate(self, row: int) -> tuple[int, list[str]]:
+        """(line number, stripped fields) of CSV data row ``row``: a slow pass that stops there."""
+        if row in self._located:
+            return self._located[row]
+        k = -1
+        with open(self.path, newline="", encoding="utf-8-sig", errors="replace") as f:
+            reader = csv.reader(f, delimiter=self.delimiter)
+            for fields in reader:
+                if reader.line_num <= self.skip_lines or _blank(fields):
+                    continue
+                k += 1
+                if k == row:
+                    self._located[row] = (reader.line_num, [c.strip() for c in fields])
+                    return self._located[row]
+        raise DataError(f"{self.path}: row {row + 1} not found on a second reading (did the file change?)")
+
+    def fail(self, row: int, i: int, problem: str) -> DataError:
+        """A one-line error about cell (row, i): ``problem`` formats with {value!r}."""
+        where, text = self.cell(row, i)
+        return DataError(f"{self.path}: {where}, {self.where(i)}: {problem.format(value=text)}")
+
+
+def _blank(fields: list[str]) -> bool:
+    return not fields or (len(fields) == 1 and not fields[0].strip())
+
+
+# -------------------------------------------------------------------------------------------- CSV
+def _head(path: Path) -> list[tuple[int, str]]:
+    """The first non-blank lines (number, text) of a CSV file, checking its start is UTF-8 text."""
+    with open(path, "rb") as f:
+        raw = f.read(HEAD_BYTES)
+        more = bool(f.read(1))
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    try:
+        text = decoder.decode(raw, final=not more)
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not a UTF-8 text file (byte {e.start}); expected CSV") from None
+    if "\0" in text:
+        raise DataError(f"{path}: holds NUL bytes; not a CSV text file")
+    lines = text.splitlines()
+    if more and lines:
+        lines = lines[:-1]  # possibly cut in the middle
+    return [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
+
+
+def sniff_delimiter(first_line: str, path: Path) -> str:
+    """Tab for .tsv; otherwise the most frequent of ``,`` ``;`` tab on the first line (``,`` if none)."""
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def detect_header(first: list[str], second: list[str] | None) -> bool:
+    """A header when a column switches from text (row 1) to a number (row 2), or every cell of row 1 is text.
+
+    A first row holding numbers and text (a table with categorical columns) is data.
+    """
+    text = [not is_number(v) for v in first]
+    if (second is not None and len(second) == len(first)
+            and any(t and is_number(v) for t, v in zip(text, second, strict=True))):
+        return True
+    return all(text)
+
+
+def read_csv(path: Path, header: bool | None = None, labels_by_name: list[str] | None = None) -> RawTable:
+    """A CSV file's columns through Arrow's reader; ``header`` None detects it (see ``detect_header``).
+
+    ``labels_by_name``: column names the caller needs, which forces a header.
+    """
+    head = _head(path)
+    if not head:
+        raise DataError(f"{path}: empty file; expected CSV rows of features and a label")
+    delim = sniff_delimiter(head[0][1], path)
+    try:
+        records = [(no, [c.strip() for c in fields]) for no, line in head[:2]
+                   for fields in csv.reader([line], delimiter=delim)]
+    except csv.Error as e:
+        raise DataError(f"{path}: CSV syntax error: {e}") from None
+    first_no, first = records[0]
+    if header is None:
+        header = bool(labels_by_name) or detect_header(first, records[1][1] if len(records) > 1 else None)
+    width = len(first)
+    names = list(first) if header else [str(i) for i in range(width)]
+    if header and len(set(names)) != len(names):
+        names = [n if names.count(n) == 1 else f"{n}.{i}" for i, n in enumerate(names)]
+    skip = first_no if header else first_no - 1
+    bad_rows: list[int | None] = []
+
+    def invalid(row) -> str:
+        if row.text.strip():
+            bad_rows.append(row.number)
+        return "skip"
+
+    read = pa_csv.ReadOptions(column_names=[f"c{i}" for i in range(width)], skip_rows=skip,
+                              block_size=1 << 22)
+    parse = pa_csv.ParseOptions(delimiter=delim, invalid_row_handler=invalid)
+    convert = pa_csv.ConvertOptions(null_values=list(MISSING), strings_can_be_null=True,
+                                    true_values=["\0"], false_values=["\0"], timestamp_parsers=[])
+    table = RawTable(path, names, header, [], "csv", delim, skip, first_no)
+    try:
+        arrow = pa_csv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+    except (pa.ArrowInvalid, pa.ArrowException) as e:
+        _utf8_check(path)
+        raise DataError(f"{path}: CSV syntax error: {' '.join(str(e).split())}") from None
+    if bad_rows:
+        raise _ragged(table, width, first_no)
+    table.columns = [_as_text_if_binary(arrow.column(i), path) for i in range(width)]
+    return table
+
+
+def _as_text_if_binary(col: pa.ChunkedArray, path: Path) -> pa.ChunkedArray:
+    """Arrow reads cells that are not UTF-8 as binary: that is a file that is not UTF-8 text."""
+    if pa.types.is_binary(col.type) or pa.types.is_large_binary(col.type):
+        _utf8_check(path)
+        raise DataError(f"{path}: not a UTF-8 text file; expected CSV")
+    return col
+
+
+def _utf8_check(path: Path) -> None:
+    """Raise the one-line error for the first byte of ``path`` that is not UTF-8, if any (a slow pass)."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    offset = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as e:
+                raise DataError(f"{path}: not a UTF-8 text file (byte {offset + e.start}); expected CSV") from None
+            offset += len(chunk)
+
+
+def _ragged(table: RawTable, width: int, first_no: int) -> DataError:
+    """The first row whose field count differs from the first row's, found by a slow pass."""
+    with open(table.path, newline="", encoding="utf-8-sig", errors="replace") as f:
+        reader = csv.reader(f, delimiter=table.delimiter)
+        try:
+            for fields in reader:
+                if reader.line_num <= table.skip_lines or _blank(fields):
+                    continue
+                if len(fields) != width:
+                    return DataError(f"{table.path}: line {reader.line_num} has {len(fields)} fields; expected "
+                                     f"{width} (as on line {first_no})")
+        except csv.Error as e:
+            return DataError(f"{table.path}: line {reader.line_num}: CSV syntax error: {e}")
+    return DataError(f"{table.path}: rows with a different number of fields than line {first_no}")
+
+
+# ---------------------------------------------------------------------------------- Parquet, Feather
+def read_binary_table(path: Path) -> RawTable:
+    """A Parquet or Feather/Arrow IPC file: named, typed columns (always a header)."""
+    kind = "parquet" if path.suffix.lower() in PARQUET_SUFFIXES else "feather"
+    try:
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            arrow = pq.read_table(path)
+        else:
+            import pyarrow.feather as feather
+
+            arrow = feather.read_table(path)
+    except (pa.ArrowException, OSError, ValueError) as e:
+        what = "Parquet" if kind == "parquet" else "Feather/Arrow"
+        raise DataError(f"{path}: not a readable {what} file ({' '.join(str(e).split())[:200]})") from None
+    if arrow.num_columns == 0:
+        raise DataError(f"{path}: the table has no columns")
+    columns = [col.cast(col.type.value_type) if pa.types.is_dictionary(col.type) else col for col in arrow.columns]
+    return RawTable(path, [str(n) for n in arrow.column_names], True, columns, kind)
+
+
+def read_table(path: Path, header: bool | None = None, labels_by_name: list[str] | None = None) -> RawTable:
+    """A table file by its suffix: CSV (.csv/.tsv/.txt), Parquet (.parquet) or Feather/Arrow (.feather/.arrow)."""
+    if path.suffix.lower() in PARQUET_SUFFIXES + FEATHER_SUFFIXES:
+        return read_binary_table(path)
+    return read_csv(path, header, labels_by_name)
+
+
+# ------------------------------------------------------------------------------------- column values
+def is_numeric_type(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_null(t) or pa.types.is_decimal(t)
+
+
+def as_float(col: pa.ChunkedArray) -> np.ndarray:
+    """A numeric column as float64, missing cells NaN (a new array)."""
+    if pa.types.is_null(col.type):
+        return np.full(len(col), np.nan)
+    if not pa.types.is_floating(col.type) or col.type != pa.float64():
+        col = col.cast(pa.float64())
+    return np.asarray(col.to_numpy(), dtype=np.float64)
+
+
+def as_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Any column as trimmed strings (missing cells stay null)."""
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        col = col.cast(pa.string())
+    return pc.utf8_trim_whitespace(col)
+
+
+def numeric_mask(text: pa.ChunkedArray) -> np.ndarray:
+    """Which cells of a text column parse as numbers (missing cells: False)."""
+    m = pc.match_substring_regex(text, NUMBER, ignore_case=True)
+    return np.asarray(m.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def text_to_float(text: pa.ChunkedArray, numeric: np.ndarray) -> np.ndarray:
+    """The numeric cells of a text column as float64, every other cell NaN."""
+    out = np.full(len(text), np.nan)
+    idx = np.flatnonzero(numeric)
+    if idx.size:
+        picked = pc.take(text, pa.array(idx))
+        out[idx] = np.asarray(picked.cast(pa.float64()).to_numpy(zero_copy_only=False), np.float64)
+    return out
+
+
+def null_mask(col: pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def finite_or_fail(values: np.ndarray, table: RawTable, i: int, allow_nan: bool, what: str = "value") -> None:
+    """Every value finite (NaN allowed when ``allow_nan``), else the one-line error for the first bad cell."""
+    bad = ~np.isfinite(values)
+    if allow_nan:
+        bad &= ~np.isnan(values)
+    if bad.any():
+        raise table.fail(int(np.argmax(bad)), i, what + " {value!r} is not finite")
+
+
+def first(mask: np.ndarray) -> int | None:
+    """Index of the first true entry, or None."""
+    if not mask.any():
+        return None
+    return int(np.argmax(mask))
+
