@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mlplab.data.tables import (
+    CellError,
     RawTable,
     as_float,
     as_text,
@@ -131,16 +132,22 @@ class TableEncoding:
         n = table.n_rows
         X = np.empty((n, self.n_features), dtype=np.float64)
         j = 0
+        errors: list[CellError] = []  # the first bad cell of each column; the earliest row is reported
         for code, i in zip(self.columns, cols, strict=True):
-            if code.categories is None:
-                X[:, j] = numeric_values(table, i)
-            else:
-                one_hot(table, i, code.categories, X[:, j : j + code.width])
-            if not missing_ok:
-                missing = first(np.isnan(X[:, j]))
-                if missing is not None:
-                    raise missing_error(table, missing, i)
+            try:
+                if code.categories is None:
+                    X[:, j] = numeric_values(table, i)
+                else:
+                    one_hot(table, i, code.categories, X[:, j : j + code.width])
+                if not missing_ok:
+                    missing = first(np.isnan(X[:, j]))
+                    if missing is not None:
+                        raise CellError(missing, i, lambda r=missing, i=i: missing_error(table, r, i))
+            except CellError as e:
+                errors.append(e)
             j += code.width
+        if errors:
+            raise min(errors, key=lambda e: e.row).located()
         return X
 
 
@@ -154,7 +161,7 @@ def numeric_values(table: RawTable, i: int) -> np.ndarray:
         numbers = numeric_mask(text)
         bad = first(~numbers & ~null_mask(text))
         if bad is not None:
-            raise table.fail(bad, i, "{value!r} is not a number")
+            raise table.bad_cell(bad, i, "{value!r} is not a number")
         values = text_to_float(text, numbers)
     finite_or_fail(values, table, i, allow_nan=True)
     return values
@@ -168,7 +175,7 @@ def one_hot(table: RawTable, i: int, categories: list[str], out: np.ndarray) -> 
     unknown = first(null_mask(codes) & ~missing)
     if unknown is not None:
         shown = ", ".join(categories[:10]) + (", …" if len(categories) > 10 else "")
-        raise table.fail(unknown, i, f"category {{value!r}} was not seen in training (known: {shown})")
+        raise table.bad_cell(unknown, i, f"category {{value!r}} was not seen in training (known: {shown})")
     out[:] = 0.0
     rows = np.flatnonzero(~missing)
     out[rows, np.asarray(codes.to_numpy(zero_copy_only=False), dtype=np.float64)[rows].astype(np.int64)] = 1.0

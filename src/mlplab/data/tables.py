@@ -95,6 +95,24 @@ class RawTable:
         where, text = self.cell(row, i)
         return DataError(f"{self.path}: {where}, {self.where(i)}: {problem.format(value=text)}")
 
+    def bad_cell(self, row: int, i: int, problem: str) -> CellError:
+        """``fail`` deferred: the file is read again only for the cell that is finally reported."""
+        return CellError(row, i, lambda: self.fail(row, i, problem))
+
+
+class CellError(DataError):
+    """A bad cell found at C speed, not yet located in the file: ``located()`` runs the slow pass.
+
+    Lets a caller that checks column by column report the bad cell that comes first in the file.
+    """
+
+    def __init__(self, row: int, column: int, build) -> None:
+        super().__init__(f"row {row + 1}, column {column}")
+        self.row, self.column, self.build = row, column, build
+
+    def located(self) -> DataError:
+        return self.build()
+
 
 def _blank(fields: list[str]) -> bool:
     return not fields or (len(fields) == 1 and not fields[0].strip())
@@ -299,7 +317,7 @@ def finite_or_fail(values: np.ndarray, table: RawTable, i: int, allow_nan: bool,
     if allow_nan:
         bad &= ~np.isnan(values)
     if bad.any():
-        raise table.fail(int(np.argmax(bad)), i, what + " {value!r} is not finite")
+        raise table.bad_cell(int(np.argmax(bad)), i, what + " {value!r} is not finite")
 
 
 def first(mask: np.ndarray) -> int | None:
