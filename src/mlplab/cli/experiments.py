@@ -1,4 +1,4 @@
-"""``mlplab experiment NAME`` (one lab question, measured) and ``mlplab report`` (all fifteen, one page)."""
+"""``mlplab experiment NAME`` (one lab question, measured) and ``mlplab report`` (all seventeen, one page)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def _with_common(f):
               help="Folder for the figure(s) and data. [default: mlplab-experiments/NAME]")
 @_with_common
 def experiment_cmd(name: str, out: Path | None, quick: bool, jobs: int, scheduler: str | None) -> None:
-    """Run the experiment answering lab question NAME (q1 … q15; grouped: q5_6, q8_9, q14_15)."""
+    """Run the experiment answering lab question NAME (q1 … q17; grouped: q5_6, q8_9, q14_15, q16_17)."""
     from mlplab.experiments import get
 
     module = get(name)
@@ -41,7 +41,8 @@ def experiment_cmd(name: str, out: Path | None, quick: bool, jobs: int, schedule
     with display.err.status(f"running {key}{' (quick)' if quick else ''} …"):
         result = module.run(quick=quick, out=out, jobs=jobs, scheduler=scheduler)
     for q, r in result.questions.items():
-        display.out.print(f"[bold]{q}[/bold] (seed: {r.verdict}) {r.answer}", highlight=False)
+        display.out.print(f"[bold]{q}[/bold] {r.answer}\n  seed: [bold]{r.verdict}[/bold] — {r.judged.because}",
+                          highlight=False)
     display.out.print("wrote " + ", ".join(result.figures + result.files), highlight=False)
 
 
@@ -55,7 +56,9 @@ def report_cmd(out: Path, quick: bool, jobs: int, scheduler: str | None) -> None
 
     command = "mlplab " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["report"] else ""
     entries = report.build(quick, out, jobs, scheduler, progress=True, command=command)
-    verdicts = {v: sum(e["verdict"] == v for e in entries) for v in ("confirmed", "contradicted", "not addressed")}
+    from mlplab.experiments.base import VERDICTS
+
+    verdicts = {v: sum(e["verdict"] == v for e in entries) for v in VERDICTS}
     display.out.print(f"{len(entries)} questions: " + ", ".join(f"{n} {v}" for v, n in verdicts.items()),
                       highlight=False)
     display.out.print(f"wrote {out / 'report.html'}, {out / 'summary.json'}, {out / 'REPORT.md'}", highlight=False)

@@ -4,8 +4,8 @@
     result = q3.run(quick=True)            # Result: .answer, .measurements, .questions, .figures
     result = q3.run(out="out/q3")          # also writes out/q3/q3_boundaries.png and q3.json
 
-``EXPERIMENTS`` maps a name (``q1`` … ``q14_15``) to its module; ``ALIASES`` maps every question
-(``q6``, ``q15`` …) to the experiment answering it.
+``NAMES`` lists the experiments (``q1`` … ``q16_17``); ``ALIASES`` maps every question (``q6``, ``q17`` …)
+to the experiment answering it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from types import ModuleType
 
 from mlplab.errors import ConfigError
 
-NAMES = ("q1", "q2", "q3", "q4", "q5_6", "q7", "q8_9", "q10", "q11", "q12", "q13", "q14_15")
+NAMES = ("q1", "q2", "q3", "q4", "q5_6", "q7", "q8_9", "q10", "q11", "q12", "q13", "q14_15", "q16_17")
 ALIASES = {f"q{i}": name for name in NAMES for i in map(int, name[1:].split("_"))} | {n: n for n in NAMES}
 
 
@@ -23,7 +23,7 @@ def get(name: str) -> ModuleType:
     """The experiment module answering ``name`` (an experiment or a question: q6 → q5_6)."""
     key = ALIASES.get(name.lower().replace("-", "_"))
     if key is None:
-        raise ConfigError(f"unknown experiment {name!r}; choose one of {', '.join(NAMES)} (or any q1…q15)")
+        raise ConfigError(f"unknown experiment {name!r}; choose one of {', '.join(NAMES)} (or any q1…q17)")
     return importlib.import_module(f"mlplab.experiments.{key}")
 
 

@@ -17,7 +17,20 @@ import numpy as np
 
 from mlplab.atomic import write_json
 
-VERDICTS = ("confirmed", "contradicted", "not addressed")
+VERDICTS = ("confirmed", "partly", "contradicted", "not addressed")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The seed's answer judged against a measurement: one of ``VERDICTS`` and the number that decided it
+    (for "partly", the detail in which the seed is wrong)."""
+
+    verdict: str
+    because: str
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}; got {self.verdict!r}")
 
 
 @dataclass
@@ -27,12 +40,12 @@ class QuestionResult:
     question: str
     answer: str
     measurements: dict
-    verdict: str
+    judged: Verdict
     figures: list[str] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict must be one of {VERDICTS}; got {self.verdict!r}")
+    @property
+    def verdict(self) -> str:
+        return self.judged.verdict
 
 
 @dataclass
@@ -95,6 +108,12 @@ def jsonable(x):
     return x
 
 
+def mean_sd(values) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value)."""
+    a = np.asarray(values, float)
+    return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else 0.0
+
+
 def fit_exponent(x, y) -> float:
     """The slope k of log y = k log x + c (least squares): y ∝ x^k."""
     lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
@@ -103,3 +122,10 @@ def fit_exponent(x, y) -> float:
 
 def pct(x: float) -> str:
     return f"{100 * x:.1f} %"
+
+
+def pm(mean: float, sd: float, percent: bool = False, digits: int = 3) -> str:
+    """'0.912 ± 0.004', or '91.2 ± 0.4 %' with ``percent``."""
+    if percent:
+        return f"{100 * mean:.1f} ± {100 * sd:.1f} %"
+    return f"{mean:.{digits}g} ± {sd:.{digits - 1}g}"

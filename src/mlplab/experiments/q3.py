@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from mlplab import plots, runner
+from mlplab.experiments import verdicts
 from mlplab.experiments.base import QuestionResult, Result, finish, pct
 from mlplab.runner import RunConfig, predict_original
 
