@@ -7,7 +7,7 @@ import functools
 
 import numpy as np
 
-from mlplab.data import LOADERS, Dataset, load_dataset, split
+from mlplab.data import LOADERS, Dataset, Splits, Standardizer, load_dataset, split
 from mlplab.data.real import subsample
 from mlplab.runner import Prepared, RunConfig, prepare
 
@@ -40,4 +40,19 @@ def prepared(cfg: RunConfig, n_test: int | None = None) -> Prepared:
         ds = Dataset(ds.X, ds.y, ds.name, ds.task, ds.class_names, ds.X_test[keep], ds.y_test[keep],
                      ds.image_shape, ds.meta)
     splits, scaler = split(ds, cfg.val_fraction, cfg.test_fraction, seed=cfg.seed, dtype=cfg.dtype)
+    return Prepared(ds, splits, scaler)
+
+
+def fashion() -> Dataset:
+    """The whole Fashion-MNIST set (60k train, 10k test), read from disk once per process."""
+    return _full(FASHION)
+
+
+def fixed_splits(ds: Dataset, train: np.ndarray, val: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,
+                 dtype: str = "float32") -> Prepared:
+    """A Prepared from explicit rows of ``ds`` (train and validation indices) and a separate fixed test set,
+    standardised with the training rows' statistics: lets a sweep vary the training set and nothing else."""
+    scaler = Standardizer.fit(ds.X[train])
+    splits = Splits(scaler.transform(ds.X[train], dtype), ds.y[train], scaler.transform(ds.X[val], dtype),
+                    ds.y[val], scaler.transform(X_test, dtype), y_test)
     return Prepared(ds, splits, scaler)

@@ -38,10 +38,10 @@ def verdict_q1(m: dict) -> Verdict:
 def verdict_q2(m: dict) -> Verdict:
     """More examples → better test accuracy (trend, not endpoints), a smaller gap, a costlier epoch."""
     d = m["datasets"][m["decisive"]]
-    rho, gain, spread = d["spearman_accuracy"], d["accuracy_gain"], d["accuracy_gain_spread"]
-    if rho < 0.5 or gain <= 2 * spread:
-        return Verdict("contradicted", f"{m['decisive']}: test accuracy does not rise with N (Spearman ρ = {rho:.2f}, "
-                                       f"gain {gain:.3f} against spread {spread:.3f})")
+    rho, gain, se = d["spearman_accuracy"], d["accuracy_gain"], d["accuracy_gain_se"]
+    if rho < 0.5 or gain <= 2 * se:
+        return Verdict("contradicted", f"{m['decisive']}: test accuracy does not rise significantly with N "
+                                       f"(Spearman ρ = {rho:.2f}, gain {gain:.3f} against 2 × SE {2 * se:.3f})")
     if d["spearman_gap"] > -0.5:
         return Verdict("partly", f"{m['decisive']}: accuracy rises (ρ = {rho:.2f}) but the train–test gap does not "
                                  f"shrink with N (ρ = {d['spearman_gap']:.2f}): small N did not overfit more")
@@ -49,7 +49,7 @@ def verdict_q2(m: dict) -> Verdict:
         return Verdict("partly", f"{m['decisive']}: accuracy rises (ρ = {rho:.2f}) but an epoch does not cost more "
                                  f"with N (time ∝ N^{d['time_exponent_large_N']:.2f})")
     return Verdict("confirmed", f"{m['decisive']}: accuracy rises with N (Spearman ρ = {rho:.2f}, gain {gain:.3f} "
-                                f"> 2 × spread {spread:.3f}), gap falls (ρ = {d['spearman_gap']:.2f}), epoch time "
+                                f"> 2 × SE {2 * se:.3f}), gap falls (ρ = {d['spearman_gap']:.2f}), epoch time "
                                 f"∝ N^{d['time_exponent_large_N']:.2f}")
 
 
