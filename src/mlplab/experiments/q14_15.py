@@ -85,7 +85,8 @@ def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = No
     g_chain = chain_rule_grad(zs, Ys)
     grad_err = float(np.abs(g_fused - g_chain).max())
     m14 = {"one_hot_abs_diff": sum_condition["one_hot"], "soft_sum1_abs_diff": sum_condition["soft_sum1"],
-           "sum2_abs_diff": sum_condition["sum2"], "first_scale_naive_nonfinite": first_bad, "fused_finite_at_all_scales": fused_all_finite,
+           "sum2_abs_diff": sum_condition["sum2"], "first_scale_naive_nonfinite": first_bad,
+           "fused_finite_at_all_scales": fused_all_finite,
            "max_scale": SCALES[-1], "simplification_abs_diff_float64": simplification_diff,
            "float32_at_scale_100": next(r for r in rows if r["dtype"] == "float32" and r["scale"] == 100)}
     m15 = {"cases": n_cases, "n_y": n_y, "max_abs_error_fused_vs_chain_rule": grad_err,

@@ -134,7 +134,8 @@ def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = No
                       + (" (δ_h itself checked against autograd's ∂L/∂h̃)." if has_torch else "."))
     q16 = QuestionResult("Q16", a16, ms["Q16"], verdicts.verdict_q16(ms["Q16"]), ["q16_gradients"])
     q17 = QuestionResult("Q17", a17, ms["Q17"], verdicts.verdict_q17(ms["Q17"]), ["q17_gradients"])
-    figs = {"q16_gradients": draw(("W_y", "b_y"), "Q16: output layer, derived vs " + ("autograd" if auto else "engine")),
+    versus = "autograd" if auto else "engine"
+    figs = {"q16_gradients": draw(("W_y", "b_y"), f"Q16: output layer, derived vs {versus}"),
             "q17_gradients": draw(("W_h", "b_h", "h_tilde"), "Q17: hidden layer, derived vs "
                                   + ("autograd" if auto else "engine"))}
     return finish("q16_17", [q16, q17], {"Q16": ms["Q16"], "Q17": ms["Q17"]}, out, figs)

@@ -95,7 +95,8 @@ def trend(rows: list[dict]) -> dict:
     half = len(Ns) // 2
     return {
         "N": Ns, "steps": sorted({r["steps"] for r in rows}),
-        **{f"{k}_mean": [m for m, _ in v] for k, v in per.items()}, **{f"{k}_sd": [s for _, s in v] for k, v in per.items()},
+        **{f"{k}_mean": [m for m, _ in v] for k, v in per.items()},
+        **{f"{k}_sd": [s for _, s in v] for k, v in per.items()},
         "spearman_accuracy": float(spearmanr(Ns, acc).statistic),
         "spearman_gap": float(spearmanr(Ns, [m for m, _ in per["gap"]]).statistic),
         "accuracy_gain": acc[-1] - acc[0],

@@ -45,15 +45,15 @@ def machine() -> dict:
 
 
 def timing_noise(repeats: int = 15) -> dict:
-    """Time one fixed workload (a 192×192 float64 matrix product chain, ~5 ms) ``repeats`` times: how much
-    the same computation's duration varies on this machine right now (relative spread, min to max)."""
+    """Time one fixed workload (a chain of 20 products of 96×96 float64 matrices, about a millisecond on an
+    idle core) ``repeats`` times: how much the same computation's duration varies on this machine right now."""
     rng = np.random.default_rng(0)
-    A = rng.normal(size=(192, 192)) / 14
+    A = rng.normal(size=(96, 96)) / 10
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         M = A
-        for _ in range(40):
+        for _ in range(20):
             M = np.tanh(M @ A)
         times.append(time.perf_counter() - t0)
     t = np.asarray(times)
@@ -111,7 +111,8 @@ def noise_sentence(info: dict) -> str:
     loads = [x["load_average_1min"] for x in nz if x["load_average_1min"] is not None]
     load = f", 1-minute load average {min(loads):.1f}–{max(loads):.1f}" if loads else ""
     return (f"Run on {mc['cpu']} ({mc['cores']} cores{load}; the machine was shared with other engineers' jobs). "
-            f"A fixed 5 ms workload timed {len(nz)} × 15 times during the run varied by up to {spread:.0%} "
+            f"A fixed workload (median {1e3 * np.median([x['median_s'] for x in nz]):.1f} ms) timed {len(nz)} × 15 "
+            f"times during the run varied by up to {spread:.0%} "
             f"(min to max over median), so absolute timings carry at least that noise; fitted slopes, ratios and "
             f"rankings are more trustworthy than single times. Everything that is not a timing is deterministic.")
 
@@ -144,7 +145,8 @@ nav ol{columns:2} section{border-top:1px solid #ddd;margin-top:2em;padding-top:.
 .verdict{display:inline-block;padding:.1em .6em;border-radius:1em;font-size:.85em;font-weight:600;color:#fff}
 .confirmed{background:#2e7d32} .partly{background:#ef6c00} .contradicted{background:#c62828}
 .not-addressed{background:#757575}
-.cols{display:grid;grid-template-columns:1fr 1fr;gap:1em} .box{padding:.3em 1em;background:#f7f7f7;border-left:4px solid #bbb}
+.cols{display:grid;grid-template-columns:1fr 1fr;gap:1em}
+.box{padding:.3em 1em;background:#f7f7f7;border-left:4px solid #bbb}
 .lab{border-left-color:#1565c0} .because{font-style:italic}
 .derivation{background:#fbfbf4;border:1px solid #e4e4cc;padding:.3em 1em;margin:1em 0} math{font-size:1.1em}
 figure{margin:.5em 0} figcaption{font-size:.85em;color:#555}
@@ -252,7 +254,7 @@ def render_markdown(entries: list[dict], info: dict) -> str:
         if x["question"] in TIMED:
             lines += ["", f"*Timing note:* the {TIMED[x['question']]} come from {info['machine']['cpu']} "
                           f"({info['machine']['cores']} shared cores; see the header for how noisy they were)."]
-    lines += [""] + reproduce(info)
+    lines += ["", *reproduce(info)]
     return "\n".join(lines) + "\n"
 
 

@@ -157,13 +157,13 @@ def verdict_q11(m: dict) -> Verdict:
     """Too large a rate diverges; too small a rate is slow 'or converges to a local minimum'."""
     if not m["unstable_lrs"] and not m["diverged_lrs"]:
         return Verdict("contradicted", "no rate on the grid made training unstable or diverge")
-    ratio, falling = m["smallest_lr_grad_norm_ratio"], m["smallest_lr_still_falling"]
-    if ratio > 3 or falling:
+    shrink, falling = m["smallest_lr_grad_shrink"], m["smallest_lr_still_falling"]
+    if shrink > 0.1 or falling:
         return Verdict("partly", f"large rates do blow up, but too small a rate is slow, not trapped in a local "
-                                 f"minimum: its gradient is {ratio:.0f}× the best run's and its loss is still "
-                                 f"falling ({m['smallest_lr_recent_drop']:.1%} in the last fifth)")
+                                 f"minimum: its final gradient is still {shrink:.0%} of its initial size and its "
+                                 f"loss fell {m['smallest_lr_recent_drop'] or 0:.1%} in the last fifth")
     return Verdict("confirmed", f"large rates blow up; the smallest rate stalls at a stationary point (gradient "
-                                f"{ratio:.2f}× the best run's) above the best loss")
+                                f"down to {shrink:.1%} of its initial size, loss no longer falling)")
 
 
 SEED_GIVES_GROWTH_RATE = False  # the seed's Q12 says backprop "considerably reduces the complexity", no order
