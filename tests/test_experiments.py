@@ -60,7 +60,7 @@ def test_report_covers_every_question(report):
         "http://www.w3.org/1998/Math/MathML", "")  # native MathML, nothing fetched
     md = (out / "REPORT.md").read_text()
     assert all(f"## {q}\n" in md for q in QUESTIONS) and "## Reproduce" in md
-    assert "δ_h = (W_yᵀ δ_y) ⊙ (1 − h²)" in md  # derivations as readable text
+    assert "(W_yᵀ δ_y) ⊙ (1 − h²)" in md and "∇_{W_y} l = δ_y hᵀ" in md  # derivations as readable text
     info = json.loads((out / "run.json").read_text())
     assert info["machine"]["cpu"] in md and "varied by up to" in md
 

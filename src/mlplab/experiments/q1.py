@@ -45,8 +45,8 @@ def prepared_spiral(seed: int) -> runner.Prepared:
 
 
 def config(quick: bool, seed: int = 0) -> RunConfig:
-    epochs = 120 if quick else 500
-    return RunConfig(dataset="spiral", noise=0.3, hidden=(200, 200), activation="tanh",
+    epochs = 100 if quick else 500
+    return RunConfig(dataset="spiral", noise=0.3, hidden=(100, 100), activation="tanh",
                      optimizer="adam", lr=0.01, batch_size=None, epochs=epochs, patience=epochs, seed=seed)
 
 
@@ -124,7 +124,7 @@ def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = No
         a1.set(ylabel="cross-entropy", yscale="log", title="loss (seed 0)")
         a2.set(ylabel="accuracy", title="accuracy (seed 0)")
         a1.legend(fontsize=8)
-        fig.suptitle(f"Overfitting: {N_TRAIN} noisy spiral points, 2-200-200-3 tanh ({r0['n_params']} parameters)")
+        fig.suptitle(f"Overfitting: {N_TRAIN} noisy spiral points, 2-100-100-3 tanh ({r0['n_params']} parameters)")
         plots.save(fig, path)
 
     flat = (f" Accuracy barely moves ({ag:+.3f} ± {ag_sd / np.sqrt(n):.3f}): the effect shows in the loss (the "
