@@ -162,7 +162,7 @@ def test_onnx_and_torch_of_a_csv_regressor_with_standardised_targets(ort, torch,
     with safe_open(str(tmp_path / "state.safetensors"), "pt") as f:
         meta = json.loads(f.metadata()["mlplab"])
     assert meta["targets"] == ["progression", "other"]
-    seq = torch.nn.Sequential(torch.nn.Linear(10, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+    seq = torch.nn.Sequential(torch.nn.Linear(10, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2)).float()
     seq.load_state_dict(load_file(str(tmp_path / "state.safetensors")))
     with torch.no_grad():
         z = seq(torch.from_numpy((X - meta["input_mean"]) / meta["input_std"]).float()).double().numpy()
@@ -219,7 +219,8 @@ def test_torch_state_dict_loads_into_a_plain_sequential(torch, trained_digits, d
     assert sorted(state) == ["0.bias", "0.weight", "2.bias", "2.weight"]
     assert tuple(state["0.weight"].shape) == (32, 64)  # torch's (out, in)
     nn = torch.nn
-    seq = nn.Sequential(nn.Linear(64, 32), nn.Tanh(), nn.Linear(32, 10), nn.Softmax(dim=1))
+    # .float(): the file is float32, and another test module may have changed torch's default dtype
+    seq = nn.Sequential(nn.Linear(64, 32), nn.Tanh(), nn.Linear(32, 10), nn.Softmax(dim=1)).float()
     seq.load_state_dict(state, strict=True)
     with safe_open(str(tmp_path / "state.safetensors"), "pt") as f:
         meta = json.loads(f.metadata()["mlplab"])
