@@ -169,6 +169,60 @@ def test_onnx_and_torch_of_a_csv_regressor_with_standardised_targets(ort, torch,
     np.testing.assert_allclose(z * meta["target_std"] + meta["target_mean"], want, rtol=1e-5)
 
 
+def _table(tmp_path, color: bool) -> tuple:
+    """A CSV of 120 rows: two numeric features with empty cells, optionally a text column, a class label."""
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(10, 3, 120), rng.normal(-200, 40, 120)
+    colors = rng.choice(["red", "white", "rose"], 120)
+    label = ((a - 10) / 3 + (b + 200) / 40 + (colors == "red") > 0).astype(int)
+    lines = ["a,b,color,label" if color else "a,b,label"]
+    for i in range(120):
+        cells = ["" if i % 7 == 3 else f"{a[i]:.6g}", "" if i % 11 == 5 else f"{b[i]:.6g}"]
+        lines.append(",".join([*cells, *([colors[i]] if color else []), str(label[i])]))
+    path = tmp_path / ("colors.csv" if color else "missing.csv")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_onnx_fills_missing_cells_as_predict_does(ort, tmp_path):
+    """A model trained with --impute mean: the graph fills NaN inputs with the stored means before scaling."""
+    import onnx
+
+    from mlplab.cli.model import read_inputs
+
+    csv_path, model = _table(tmp_path, color=False), tmp_path / "m.safetensors"
+    assert main(["train", "-q", "-d", str(csv_path), "--impute", "mean", "--hidden", "6", "--epochs", "3",
+                 "--out", str(tmp_path / "run"), "--save", str(model)]) == 0
+    assert _export(model, "onnx", tmp_path / "m.onnx") == 0
+    assert [n.op_type for n in onnx.load(str(tmp_path / "m.onnx")).graph.node][:4] == ["IsNaN", "Where", "Sub", "Div"]
+    X = read_inputs(load_model(model), str(csv_path))  # the predict path: missing cells NaN
+    assert np.isnan(X).sum() > 20
+    assert main(["predict", "-m", str(model), "-i", str(csv_path), "-o", str(tmp_path / "p.json")]) == 0
+    doc = json.loads((tmp_path / "p.json").read_text())
+    want = np.array([[r[c] for c in doc["columns"][2:]] for r in doc["predictions"]])
+    np.testing.assert_allclose(_run_onnx(ort, tmp_path / "m.onnx", X), want, rtol=0, atol=1e-5)
+
+
+def test_text_columns_are_refused_for_onnx_and_kept_in_the_torch_metadata(tmp_path, capsys):
+    from safetensors import safe_open
+
+    csv_path, model = _table(tmp_path, color=True), tmp_path / "m.safetensors"
+    assert main(["train", "-q", "-d", str(csv_path), "--impute", "mean", "--hidden", "6", "--epochs", "2",
+                 "--out", str(tmp_path / "run"), "--save", str(model)]) == 0
+    capsys.readouterr()
+    assert _export(model, "onnx", tmp_path / "m.onnx") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "text column(s) 'color'" in err and "--format torch" in err
+    assert not (tmp_path / "m.onnx").exists()
+    assert _export(model, "torch", tmp_path / "state.safetensors") == 0
+    with safe_open(str(tmp_path / "state.safetensors"), "np") as f:
+        meta = json.loads(f.metadata()["mlplab"])
+        assert f.get_tensor("0.weight").shape == (6, 5)  # a, b and three one-hot colours
+    cols = {c["name"]: c["categories"] for c in meta["encoding"]["columns"]}
+    assert cols == {"a": None, "b": None, "color": ["red", "rose", "white"]}
+    assert len(meta["impute"]["values"]) == len(meta["input_mean"]) == 5
+
+
 def test_onnx_undoes_a_target_scaling(ort, tmp_path):
     """A regressor trained on standardised targets: the graph ends with ŷ · std + mean, in the targets' units."""
     rng = np.random.default_rng(0)

@@ -2,7 +2,8 @@
 
 The graph takes the same raw rows as ``mlplab predict`` and returns the same ŷ:
 
-    X (N, n_x) float32 → Sub(mean) → Div(std)            the model file's input standardisation
+    X (N, n_x) float32 → Where(IsNaN(X), fill, X)        a table model's stored imputation (missing cells NaN)
+      → Sub(mean) → Div(std)                              the model file's input standardisation
       → Gemm(W1, b1) → σ → … → Gemm(W_L, b_L)             z_l = a_{l−1} W_l + b_l, σ = Tanh | Relu | Sigmoid
       → Softmax(axis=1) | Sigmoid | nothing               the output head
       → Mul(std_y) → Add(mean_y)                          a regressor's stored target scaling, back to its units
@@ -37,9 +38,10 @@ def _is_identity(scaler: Standardizer | None) -> bool:
 
 
 def onnx_model(net: MLP, scaler: Standardizer | None = None, target_scaler: Standardizer | None = None,
-               metadata: dict | None = None):
+               metadata: dict | None = None, impute: np.ndarray | None = None):
     """The ONNX ``ModelProto`` computing ŷ from raw rows X (N, n_x) → y_hat (N, n_y), float32.
 
+    impute: (n_x,) values replacing missing (NaN) inputs, before the standardisation (None: no imputation).
     scaler: the input standardisation x ↦ (x − mean) / std (None: inputs used as they are).
     target_scaler: a regressor's target standardisation, undone at the end: ŷ ↦ ŷ · std + mean.
     metadata: extra facts (class names, feature names, …) stored as JSON under the model's "mlplab" property.
@@ -76,6 +78,11 @@ def onnx_model(net: MLP, scaler: Standardizer | None = None, target_scaler: Stan
         steps.append(("Add", [const("target_mean", target_scaler.mean)], {}, "y_unscaled"))
 
     nodes, current = [], INPUT
+    if impute is not None:  # x_j ← fill_j where x_j is NaN
+        fill = const("impute_values", np.asarray(impute, np.float64).reshape(n_x))
+        nodes.append(helper.make_node("IsNaN", [INPUT], ["X_missing"], name="isnan_X_missing"))
+        nodes.append(helper.make_node("Where", ["X_missing", fill, INPUT], ["X_filled"], name="where_X_filled"))
+        current = "X_filled"
     for i, (op, consts, attrs, out) in enumerate(steps):
         out = OUTPUT if i == len(steps) - 1 else out  # the last step's output is the graph's output
         nodes.append(helper.make_node(op, [current, *consts], [out], name=f"{op.lower()}_{out}", **attrs))
@@ -91,7 +98,8 @@ def onnx_model(net: MLP, scaler: Standardizer | None = None, target_scaler: Stan
                               opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION)
     model.doc_string = (f"mlplab MLP {'-'.join(map(str, net.sizes))} {net.activation}, output {net.output}: "
                         f"raw rows {INPUT} (N, {n_x}) float32 → {OUTPUT} (N, {n_y}) float32")
-    info = {"architecture": net.config(), "input_standardised": not _is_identity(scaler),
+    info = {"architecture": net.config(), "input_imputed": impute is not None,
+            "input_standardised": not _is_identity(scaler),
             "target_rescaled": not _is_identity(target_scaler), **(metadata or {})}
     helper.set_model_props(model, {"mlplab": json.dumps(info, allow_nan=False)})
     onnx.checker.check_model(model, full_check=True)
@@ -99,8 +107,9 @@ def onnx_model(net: MLP, scaler: Standardizer | None = None, target_scaler: Stan
 
 
 def save_onnx(path: str | os.PathLike, net: MLP, scaler: Standardizer | None = None,
-              target_scaler: Standardizer | None = None, metadata: dict | None = None) -> None:
+              target_scaler: Standardizer | None = None, metadata: dict | None = None,
+              impute: np.ndarray | None = None) -> None:
     """Build the graph (see ``onnx_model``), check it with ``onnx.checker``, and write it atomically."""
-    data = onnx_model(net, scaler, target_scaler, metadata).SerializeToString()
+    data = onnx_model(net, scaler, target_scaler, metadata, impute).SerializeToString()
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
