@@ -275,13 +275,39 @@ def is_numeric_type(t: pa.DataType) -> bool:
     return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_null(t) or pa.types.is_decimal(t)
 
 
+NUMPY_TYPES = {pa.float64(): np.float64, pa.float32(): np.float32, pa.float16(): np.float16,
+               pa.int64(): np.int64, pa.int32(): np.int32, pa.int16(): np.int16, pa.int8(): np.int8,
+               pa.uint64(): np.uint64, pa.uint32(): np.uint32, pa.uint16(): np.uint16, pa.uint8(): np.uint8}
+
+
+def array_values(arr: pa.Array) -> np.ndarray:
+    """One numeric Arrow array as NumPy: a view of its buffer, or float64 with NaN where cells are missing.
+
+    Reads the buffers directly: pyarrow's own ``to_numpy`` imports pandas (half a second) on first use.
+    """
+    dtype = NUMPY_TYPES.get(arr.type)
+    if dtype is None:  # decimals and other rare numeric types
+        return np.asarray(arr.to_pylist(), dtype=np.float64)
+    values = np.frombuffer(arr.buffers()[1], dtype=dtype, count=len(arr) + arr.offset)[arr.offset:]
+    if arr.null_count == 0:
+        return values
+    bits = np.unpackbits(np.frombuffer(arr.buffers()[0], np.uint8), bitorder="little")
+    valid = bits[arr.offset : arr.offset + len(arr)].astype(bool)
+    out = values.astype(np.float64)
+    out[~valid] = np.nan
+    return out
+
+
 def as_float(col: pa.ChunkedArray) -> np.ndarray:
     """A numeric column as float64, missing cells NaN (a new array)."""
     if pa.types.is_null(col.type):
         return np.full(len(col), np.nan)
-    if not pa.types.is_floating(col.type) or col.type != pa.float64():
-        col = col.cast(pa.float64())
-    return np.asarray(col.to_numpy(), dtype=np.float64)
+    out = np.empty(len(col), dtype=np.float64)
+    start = 0
+    for chunk in col.chunks:
+        out[start : start + len(chunk)] = array_values(chunk)
+        start += len(chunk)
+    return out
 
 
 def as_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -294,7 +320,7 @@ def as_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
 def numeric_mask(text: pa.ChunkedArray) -> np.ndarray:
     """Which cells of a text column parse as numbers (missing cells: False)."""
     m = pc.match_substring_regex(text, NUMBER, ignore_case=True)
-    return np.asarray(m.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    return as_bool(m.fill_null(False))
 
 
 def text_to_float(text: pa.ChunkedArray, numeric: np.ndarray) -> np.ndarray:
@@ -303,21 +329,21 @@ def text_to_float(text: pa.ChunkedArray, numeric: np.ndarray) -> np.ndarray:
     idx = np.flatnonzero(numeric)
     if idx.size:
         picked = pc.take(text, pa.array(idx))
-        out[idx] = np.asarray(picked.cast(pa.float64()).to_numpy(zero_copy_only=False), np.float64)
+        out[idx] = as_float(picked.cast(pa.float64()))
     return out
 
 
 def null_mask(col: pa.ChunkedArray) -> np.ndarray:
-    return np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    if col.null_count == 0:
+        return np.zeros(len(col), dtype=bool)
+    return as_bool(col.is_null())
 
 
-def finite_or_fail(values: np.ndarray, table: RawTable, i: int, allow_nan: bool, what: str = "value") -> None:
-    """Every value finite (NaN allowed when ``allow_nan``), else the one-line error for the first bad cell."""
-    bad = ~np.isfinite(values)
-    if allow_nan:
-        bad &= ~np.isnan(values)
-    if bad.any():
-        raise table.bad_cell(int(np.argmax(bad)), i, what + " {value!r} is not finite")
+def as_bool(col: pa.ChunkedArray) -> np.ndarray:
+    """A boolean Arrow column without missing cells as a NumPy bool array (its bits unpacked)."""
+    parts = [np.unpackbits(np.frombuffer(c.buffers()[1], np.uint8), bitorder="little")[c.offset : c.offset + len(c)]
+             for c in col.chunks if len(c)]
+    return np.concatenate(parts).astype(bool) if parts else np.zeros(0, dtype=bool)
 
 
 def first(mask: np.ndarray) -> int | None:
