@@ -287,6 +287,11 @@ def test_torch_state_dict_loads_into_a_plain_sequential(torch, trained_digits, d
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
     model = load_model(trained_digits)
     np.testing.assert_array_equal(state["2.weight"].numpy(), model.net.params["W2"].T)
+    import mlplab
+
+    same = mlplab.to_torch(model.net)  # the file holds exactly to_torch's state: bit-identical outputs
+    with torch.no_grad():
+        assert torch.equal(same(torch.from_numpy(Xs.astype(np.float32))), torch.from_numpy(got))
 
 
 def test_torch_state_keys_follow_the_sequential(torch):
