@@ -13,6 +13,7 @@ from mlplab.cli.experiments import experiment_cmd, report_cmd
 from mlplab.cli.export import export_cmd
 from mlplab.cli.gradcheck import gradcheck_cmd
 from mlplab.cli.model import evaluate_cmd, predict_cmd
+from mlplab.cli.playground import playground_cmd
 from mlplab.cli.train import train_cmd
 from mlplab.errors import MlplabError
 
@@ -35,6 +36,7 @@ cli.add_command(data_cmd)
 cli.add_command(experiment_cmd)
 cli.add_command(report_cmd)
 cli.add_command(export_cmd)
+cli.add_command(playground_cmd)
 
 
 def _one_line(text: str) -> str:
