@@ -40,12 +40,13 @@ REAP_EVERY = 2.0  # seconds between sweeps for idle and abandoned sessions
 log = logging.getLogger("mlplab.playground")
 SETTING_FIELDS = {name.replace("_", "-") for name in ps.Settings.__dataclass_fields__} | {"lr", "learning-rate"}
 FIELD_ALIASES = {"lr": "learning-rate"}
+OTHER_FIELDS = {"upload", "play", "speed", "gradients", "example", "gradcheck", "export", "command", "session"}
 
 
 def _field(message: str, default: str) -> str:
     """The control an error message starts with ("hidden: …" → "hidden"), else ``default``."""
     head = message.split(":", 1)[0].strip()
-    return FIELD_ALIASES.get(head, head) if head in SETTING_FIELDS or head in ("upload", "play") else default
+    return FIELD_ALIASES.get(head, head) if head in SETTING_FIELDS | OTHER_FIELDS else default
 
 
 def error(message: str, status: int = 400, field: str = "play") -> JSONResponse:
