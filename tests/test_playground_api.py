@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tests.conftest import require
+
 
 def _needs() -> None:
     try:

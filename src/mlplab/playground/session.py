@@ -38,6 +38,32 @@ DEFAULT_SPEED = 20.0  # epochs per second while playing; 0 means as fast as the 
 MAX_SPEED = 1000.0
 
 
+class FairLock:
+    """A lock granted in the order it was asked for, so a session training flat out cannot starve the others."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._next = self._serving = 0
+
+    def __enter__(self) -> None:
+        with self._cond:
+            ticket = self._next
+            self._next += 1
+            while ticket != self._serving:
+                self._cond.wait()
+
+    def __exit__(self, *exc) -> None:
+        with self._cond:
+            self._serving += 1
+            self._cond.notify_all()
+
+
+# The BLAS thread count is process-wide (threadpoolctl) and OpenBLAS results change in the last bits with it, so
+# epochs of different sessions take turns: each runs with exactly the threads `mlplab train` would use, and one
+# session's limit is never lifted under another's feet. (Frames only read snapshots and may run meanwhile.)
+EPOCH_TURNS = FairLock()
+
+
 class UnknownSession(MlplabError):
     """A session id the server does not hold (never created, closed, or expired)."""
 
@@ -183,7 +209,7 @@ class Session:
                 self.busy = True
             t0 = time.monotonic()
             try:
-                with self.train_lock:
+                with self.train_lock, EPOCH_TURNS:
                     if gen == self.gen and not self.closed:
                         self._train_one_epoch(gen)
             finally:
