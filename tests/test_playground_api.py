@@ -97,10 +97,10 @@ def test_valid_settings_start_a_new_run(client):
 
 
 def test_choices_come_from_the_engine_tables(client):
-    from mlplab.layers import ACTIVATIONS
+    from mlplab.registry import ACTIVATIONS, INITS
 
     c = client.get("/api/choices").json()
-    assert c["activation"] == list(ACTIVATIONS)
+    assert c["activation"] == list(ACTIVATIONS) and c["init"] == list(INITS)
     assert {"circles", "moons", "xor", "spiral", "blobs", "upload"} == set(c["dataset"])
     assert "softmax+cross_entropy" in c["head"] and set(c["optimizer"]) == {"sgd", "momentum", "nesterov", "adam"}
 

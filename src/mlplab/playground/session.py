@@ -25,7 +25,7 @@ from mlplab.errors import ConfigError, DataError, MlplabError, TrainingDiverged
 from mlplab.network import MLP
 from mlplab.playground import settings as ps
 from mlplab.playground import views
-from mlplab.runner import Prepared, RunConfig, build, prepare
+from mlplab.runner import Prepared, RunConfig, RunResult, build, prepare
 from mlplab.train import EpochRecord, Trainer
 
 MAX_EPOCHS = 50_000  # a run pauses there (the history stays small)
@@ -34,6 +34,8 @@ MAX_UPLOAD_ROWS = 20_000
 MAX_UPLOAD_FEATURES = 1_000
 MAX_CLASSES = 50
 MAX_EARLIER_RUNS = 6
+REGRESSION_REFUSED = ("labels with decimals make a regression task; the playground trains classifiers "
+                      "(use integer or text labels)")
 DEFAULT_SPEED = 20.0  # epochs per second while playing; 0 means as fast as the machine goes
 MAX_SPEED = 1000.0
 
@@ -131,8 +133,7 @@ def new_run(settings: ps.Settings, data_path: str | None) -> Run:
     prepared = prepare(config)
     ds = prepared.dataset
     if ds.task != "classification":
-        raise DataError("upload: labels with decimals make a regression task; the playground trains classifiers "
-                        "(use integer or text labels)")
+        raise DataError(REGRESSION_REFUSED)
     if ds.n_outputs > MAX_CLASSES:
         raise DataError(f"upload: {ds.n_outputs} classes; the playground draws at most {MAX_CLASSES}")
     net, trainer = build(config, prepared.splits.X_train.shape[1], ds.n_outputs)
@@ -368,6 +369,8 @@ class Session:
         from mlplab.data import load_dataset
 
         ds = load_dataset(str(path), label_column=settings.label_column)
+        if ds.task != "classification":
+            raise DataError(REGRESSION_REFUSED)
         if len(ds.y) > MAX_UPLOAD_ROWS:
             raise DataError(f"{name}: {len(ds.y)} rows; the playground takes at most {MAX_UPLOAD_ROWS}")
         if ds.n_features > MAX_UPLOAD_FEATURES:
@@ -452,20 +455,22 @@ class Session:
         return {"epoch": snap.epoch, **out}
 
     def export_model(self, path: Path) -> None:
-        """The snapshot's network as a model file that ``mlplab predict`` / ``mlplab evaluate`` load."""
-        from mlplab.modelfile import save_model
+        """The snapshot's network as a model file that ``mlplab predict`` / ``mlplab evaluate`` load.
+
+        Saved by ``modelfile.save_run_model`` as ``mlplab train --save`` saves, with the run's config (its epochs
+        set to the snapshot's, and an uploaded file named as the user knows it).
+        """
+        from mlplab.modelfile import save_run_model
 
         with self.lock:
             snap, run, name = self.snapshot, self.run, self.data_name
         net = MLP(**run.viewer.config())
         net.set_params(snap.params)
-        ds = run.prepared.dataset
         config = run.config.with_(epochs=max(snap.epoch, 1))
         if name is not None:
             config = config.with_(dataset=name)  # the file as the user has it, beside the model
-        features = ds.meta.get("features")
-        save_model(path, net, run.prepared.scaler, run.class_names, ds.task, split=config.as_json(),
-                   features=features if isinstance(features, list) and len(features) == ds.n_features else None)
+        result = RunResult(config, net, run.trainer, run.prepared, snap.test_loss, snap.test_accuracy)
+        save_run_model(result, path)
 
     def command(self) -> dict:
         with self.lock:

@@ -14,19 +14,28 @@ from pathlib import Path
 
 from mlplab.data.toy import TOY
 from mlplab.errors import ConfigError
-from mlplab.layers import ACTIVATIONS
-from mlplab.losses import HEADS
-from mlplab.network import INITS
+from mlplab.registry import ACTIVATIONS, HEADS, INITS, OPTIMIZERS, OUTPUTS
 from mlplab.runner import RunConfig
 
 # The playground trains classifiers on toy sets or an uploaded CSV; "sine" (regression) is left out.
 DATASETS = tuple(name for name in TOY if name != "sine")
 UPLOAD = "upload"
-# Output + loss heads that make sense for class labels (identity + mse is the regression head).
-HEAD_CHOICES = tuple(f"{o}+{l}" for (o, l) in HEADS if o != "identity")
-# The page's optimizer names, as (RunConfig.optimizer, uses momentum, Nesterov).
-OPTIMIZERS = {"sgd": ("sgd", False, False), "momentum": ("sgd", True, False),
-              "nesterov": ("sgd", True, True), "adam": ("adam", False, False)}
+# Output + loss heads of a classifier (a probability output; identity + mse is the regression head).
+HEAD_CHOICES = tuple(f"{o}+{l}" for (o, l) in HEADS if OUTPUTS[o].probabilities)
+
+
+def _page_optimizers() -> dict[str, tuple[str, bool, bool]]:
+    """The page's optimizer names → (registry optimizer, uses momentum, Nesterov): SGD shows as three choices."""
+    out: dict[str, tuple[str, bool, bool]] = {}
+    for name in OPTIMIZERS:
+        if name == "sgd":
+            out |= {"sgd": ("sgd", False, False), "momentum": ("sgd", True, False), "nesterov": ("sgd", True, True)}
+        else:
+            out[name] = (name, False, False)
+    return out
+
+
+PAGE_OPTIMIZERS = _page_optimizers()
 
 # Bounds: no toy limit of 6 × 8, but a network and data the page can still draw several times a second.
 MAX_HIDDEN_LAYERS = 8
@@ -34,6 +43,7 @@ MAX_WIDTH = 256
 MIN_POINTS, MAX_POINTS = 20, 10_000
 LR_MAX = 1000.0  # large enough to watch a run diverge
 SEED_MAX = 2**31 - 1
+FIELD_NAMES = {"lr": "learning-rate"}  # the page's control names where they differ from the setting's
 
 
 @dataclass(frozen=True)
@@ -66,7 +76,7 @@ class Settings:
 
     def run_config(self, data_path: str | None = None, epochs: int = 1) -> RunConfig:
         """The RunConfig of this run; ``data_path`` is the uploaded CSV when ``dataset`` is "upload"."""
-        name, with_momentum, nesterov = OPTIMIZERS[self.optimizer]
+        name, with_momentum, nesterov = PAGE_OPTIMIZERS[self.optimizer]
         output, loss = self.head.split("+")
         toy = self.dataset != UPLOAD
         if not toy and data_path is None:
@@ -86,7 +96,7 @@ def choices() -> dict:
     """The page's choice lists and bounds (one source: the engine's tables)."""
     return {
         "dataset": [*DATASETS, UPLOAD], "activation": list(ACTIVATIONS), "head": list(HEAD_CHOICES),
-        "optimizer": list(OPTIMIZERS), "init": list(INITS),
+        "optimizer": list(PAGE_OPTIMIZERS), "init": list(INITS),
         "bounds": {"hidden_layers": MAX_HIDDEN_LAYERS, "width": MAX_WIDTH, "n_samples": [MIN_POINTS, MAX_POINTS],
                    "lr": [0, LR_MAX], "seed": [0, SEED_MAX]},
         "defaults": Settings().as_json(),
@@ -96,7 +106,7 @@ def choices() -> dict:
 # ------------------------------------------------------------------------------------------ parsing
 def _number(d: dict, key: str, lo: float, hi: float, *, lo_open: bool = False, integer: bool = False) -> float:
     raw = d[key]
-    field = key.replace("_", "-")
+    field = FIELD_NAMES.get(key, key.replace("_", "-"))
     if isinstance(raw, bool):
         raise ConfigError(f"{field}: expected a number; got {raw!r}")
     try:
@@ -107,7 +117,7 @@ def _number(d: dict, key: str, lo: float, hi: float, *, lo_open: bool = False, i
         raise ConfigError(f"{field}: expected an integer; got {raw!r}")
     if not math.isfinite(value) or value < lo or value > hi or (lo_open and value == lo):
         left = "(" if lo_open else "["
-        raise ConfigError(f"{field}: {raw!r} is out of range {left}{lo:g}, {hi:g}]")
+        raise ConfigError(f"{field}: {value:g} is out of range {left}{lo:g}, {hi:g}]")
     return int(value) if integer else value
 
 
@@ -164,7 +174,7 @@ def parse_settings(d: dict, base: Settings | None = None) -> Settings:
         hidden=parse_hidden(merged["hidden"]),
         activation=_choice(merged, "activation", tuple(ACTIVATIONS)),
         head=_choice(merged, "head", HEAD_CHOICES),
-        optimizer=_choice(merged, "optimizer", tuple(OPTIMIZERS)),
+        optimizer=_choice(merged, "optimizer", tuple(PAGE_OPTIMIZERS)),
         momentum=_number(merged, "momentum", 0.0, 0.99),
         lr=_number(merged, "lr", 0.0, LR_MAX, lo_open=True),
         batch_size=batch_size,
