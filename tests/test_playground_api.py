@@ -363,6 +363,20 @@ def test_closed_and_idle_sessions_are_freed(store, client):
     assert store.reap(time.monotonic() + store.grace + 0.1) == 1 and tab.id not in store.sessions
 
 
+def test_a_closed_session_leaves_nothing_behind(store):
+    import gc
+    import weakref
+
+    s = store.create(ps.parse_settings({"hidden": "16,16"}))
+    s.step()
+    s.pictures()
+    ref, thread, workdir = weakref.ref(s), s.thread, s.workdir
+    store.close(s.id)
+    del s
+    gc.collect()
+    assert ref() is None and not thread.is_alive() and not workdir.exists() and not store.sessions
+
+
 def test_session_count_is_bounded(store):
     made = [store.create() for _ in range(store.max_sessions)]
     extra = store.create()  # the least recently seen session without a page makes room

@@ -53,6 +53,18 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
+def warm_up() -> None:
+    """Train one epoch of the default run, so the compiled kernels are loaded (or compiled, once per machine)
+    before the first page presses Play."""
+    from mlplab.playground.session import new_run
+    from mlplab.playground.settings import Settings
+
+    run = new_run(Settings(), None)
+    run.trainer.epochs = 1
+    s = run.prepared.splits
+    run.trainer.fit(s.X_train, s.y_train)
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = True,
           announce: Callable[[str], None] = print, max_sessions: int = 16, idle_timeout: float = 1800.0) -> None:
     """Run the playground until interrupted; ``announce`` gets the URL once the socket is bound."""
@@ -63,6 +75,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = True,
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=3,
                             lifespan="on")
     server = _Server(config, store)
+    threading.Thread(target=warm_up, name="playground-warm-up", daemon=True).start()
     announce(url)
     if open_browser:
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()
