@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,17 +29,21 @@ from mlplab.data.split import Standardizer
 from mlplab.export.common import ACTIVATIONS, OUTPUTS, check_exportable, require
 from mlplab.network import MLP
 
+if TYPE_CHECKING:
+    import onnx
+
 OPSET = 17
 IR_VERSION = 8  # the IR version that goes with opset 17
 INPUT, OUTPUT = "X", "y_hat"
 
 
-def _is_identity(scaler: Standardizer | None) -> bool:
-    return scaler is None or (not np.any(scaler.mean) and bool(np.all(scaler.std == 1.0)))
+def _rescales(scaler: Standardizer | None) -> bool:
+    """True unless the scaler is absent or the identity (mean 0, std 1): only then does it get nodes."""
+    return scaler is not None and (bool(np.any(scaler.mean)) or not bool(np.all(scaler.std == 1.0)))
 
 
 def onnx_model(net: MLP, scaler: Standardizer | None = None, target_scaler: Standardizer | None = None,
-               metadata: dict | None = None, impute: np.ndarray | None = None):
+               metadata: dict | None = None, impute: np.ndarray | None = None) -> onnx.ModelProto:
     """The ONNX ``ModelProto`` computing ŷ from raw rows X (N, n_x) → y_hat (N, n_y), float32.
 
     impute: (n_x,) values replacing missing (NaN) inputs, before the standardisation (None: no imputation).
@@ -48,7 +53,8 @@ def onnx_model(net: MLP, scaler: Standardizer | None = None, target_scaler: Stan
     Raises ExportError for a network that cannot be exported, MissingDependency without ``onnx``.
     """
     check_exportable(net)
-    onnx = require("onnx")
+    require("onnx")  # a one-line MissingDependency with the install command when absent
+    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     n_x, n_y = net.sizes[0], net.sizes[-1]
@@ -59,7 +65,7 @@ def onnx_model(net: MLP, scaler: Standardizer | None = None, target_scaler: Stan
         return name
 
     steps: list[tuple[str, list[str], dict, str]] = []  # (operator, constant inputs, attributes, output name)
-    if not _is_identity(scaler):
+    if scaler is not None and _rescales(scaler):
         steps.append(("Sub", [const("input_mean", scaler.mean)], {}, "X_centred"))
         steps.append(("Div", [const("input_std", scaler.std)], {}, "X_scaled"))
     act_op = ACTIVATIONS[net.activation][0] if net.n_layers > 1 else None
@@ -73,7 +79,7 @@ def onnx_model(net: MLP, scaler: Standardizer | None = None, target_scaler: Stan
         steps.append(("Softmax", [], {"axis": 1}, "probabilities"))
     elif out_op is not None:
         steps.append((out_op, [], {}, "probabilities"))
-    if not _is_identity(target_scaler):
+    if target_scaler is not None and _rescales(target_scaler):
         steps.append(("Mul", [const("target_std", target_scaler.std)], {}, "y_scaled"))
         steps.append(("Add", [const("target_mean", target_scaler.mean)], {}, "y_unscaled"))
 
@@ -99,8 +105,8 @@ def onnx_model(net: MLP, scaler: Standardizer | None = None, target_scaler: Stan
     model.doc_string = (f"mlplab MLP {'-'.join(map(str, net.sizes))} {net.activation}, output {net.output}: "
                         f"raw rows {INPUT} (N, {n_x}) float32 → {OUTPUT} (N, {n_y}) float32")
     info = {"architecture": net.config(), "input_imputed": impute is not None,
-            "input_standardised": not _is_identity(scaler),
-            "target_rescaled": not _is_identity(target_scaler), **(metadata or {})}
+            "input_standardised": _rescales(scaler),
+            "target_rescaled": _rescales(target_scaler), **(metadata or {})}
     helper.set_model_props(model, {"mlplab": json.dumps(info, allow_nan=False)})
     onnx.checker.check_model(model, full_check=True)
     return model

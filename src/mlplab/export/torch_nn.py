@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 from safetensors.numpy import save_file
@@ -23,18 +24,18 @@ from mlplab.data.split import Standardizer
 from mlplab.export.common import ACTIVATIONS, OUTPUTS, ExportError, check_exportable, require
 from mlplab.network import MLP
 
+if TYPE_CHECKING:
+    import torch
+
 STATE_FORMAT = "mlplab-torch-state"
 
 
 def module_names(net: MLP) -> list[str]:
     """The torch.nn class of each module of the Sequential, in order, e.g. [Linear, Tanh, Linear, Softmax]."""
     check_exportable(net)
-    act = ACTIVATIONS[net.activation][1] if net.n_layers > 1 else None
-    names: list[str] = []
-    for l in range(net.n_layers):
-        names.append("Linear")
-        if l < net.n_layers - 1:
-            names.append(act)
+    names = ["Linear"]
+    for _ in range(net.n_layers - 1):  # a hidden activation only between two Linear layers
+        names += [ACTIVATIONS[net.activation][1], "Linear"]
     out = OUTPUTS[net.output][1]
     return [*names, out] if out else names
 
@@ -85,16 +86,18 @@ def save_torch_state(path: str | os.PathLike, net: MLP, scaler: Standardizer | N
 
 
 # ------------------------------------------------------------------------------------- torch itself
-def to_torch(net: MLP):
+def to_torch(net: MLP) -> torch.nn.Sequential:
     """A ``torch.nn.Sequential`` computing the same ŷ as ``net.forward`` (same dtype, weights copied).
 
     Dropout is an inference no-op in mlplab, so no Dropout module is added. Raises ExportError for a network
     that cannot be exported (step), MissingDependency without torch.
     """
-    torch = require("torch")
+    require("torch")  # a one-line MissingDependency with the install command when absent
+    import torch
     nn = torch.nn
     dtype = torch.float64 if net.dtype == np.float64 else torch.float32
-    modules, lin = [], 0
+    modules: list[torch.nn.Module] = []
+    lin = 0
     for name in module_names(net):
         if name == "Linear":
             modules.append(nn.Linear(net.sizes[lin], net.sizes[lin + 1], dtype=dtype))
@@ -106,14 +109,15 @@ def to_torch(net: MLP):
     return seq
 
 
-def from_torch(seq, loss: str | None = None) -> MLP:
+def from_torch(seq: torch.nn.Sequential, loss: str | None = None) -> MLP:
     """An ``MLP`` with the weights of ``seq``: Linear layers with one activation kind (Tanh, ReLU, Sigmoid or
     Identity) between them, then optionally Softmax(dim=1) or Sigmoid() as the output (otherwise identity).
 
     loss: the MLP's loss (default: cross_entropy for a softmax/sigmoid output, mse for identity).
     dtype follows the parameters (float32 or float64). Anything else is refused with an ExportError.
     """
-    torch = require("torch")
+    require("torch")  # a one-line MissingDependency with the install command when absent
+    import torch
     nn = torch.nn
     if not isinstance(seq, nn.Sequential):
         raise ExportError(f"from_torch needs a torch.nn.Sequential; got {type(seq).__name__}")
@@ -127,13 +131,14 @@ def from_torch(seq, loss: str | None = None) -> MLP:
         output = "sigmoid" if type(modules[-1]) is nn.Sigmoid else "identity"
         modules = modules[:-1]
     by_class = {getattr(nn, torch_name): name for name, (_, torch_name) in ACTIVATIONS.items()}
-    linears, activations = modules[0::2], modules[1::2]
     for i, m in enumerate(modules):
         want_linear = i % 2 == 0
         if (type(m) is not nn.Linear) if want_linear else (type(m) not in by_class):
             what = "a Linear" if want_linear else f"an activation ({', '.join(c.__name__ for c in by_class)})"
             raise ExportError(f"from_torch: module {i} is {type(m).__name__}, expected {what}; mlplab takes "
                               "Linear, activation, Linear, …, Linear, then optionally Softmax(dim=1) or Sigmoid()")
+    linears = [m for m in modules[0::2] if isinstance(m, nn.Linear)]  # all of them: checked just above
+    activations = modules[1::2]
     if not linears or len(linears) != len(activations) + 1:
         raise ExportError("from_torch: the Sequential must start and end with a Linear layer "
                           "(before an optional Softmax or Sigmoid)")
