@@ -244,7 +244,7 @@ def render_markdown(entries: list[dict], info: dict) -> str:
         "| Q | topic | verdict | decided by |", "|---|---|---|---|",
     ]
     lines += [f"| [{x['question']}](#{x['question'].lower()}) | {x['title']} | **{x['verdict']}** | "
-              f"{x['because'].replace('|', '/')} |" for x in entries]
+              f"{x['because'].replace('|', chr(92) + '|')} |" for x in entries]
     for x in entries:
         lines += ["", f"## {x['question']}", "", f"**{x['title']}** — seed: **{x['verdict']}**", "",
                   f"*What the lab expects.* {x['lab_expects']}", "", f"> *The seed:* {x['seed_claim']}", "",
