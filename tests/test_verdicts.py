@@ -72,6 +72,7 @@ CASES = [
     (rules.verdict_q4, q4(), {}, "partly"),
     (rules.verdict_q4, q4(dead=0.3), {}, "confirmed"),
     (rules.verdict_q4, q4(sig=0.6), {}, "contradicted"),
+    (rules.verdict_q4, {**q4(sig=0.94), "sigmoid_n_y1_test_accuracy_se": 0.03}, {}, "partly"),  # within noise
     (rules.verdict_q5, {"mean_p_true_class": 0.8, "n_classes": 10, "min_log10_one_minus_p_true": -3.0}, {}, "partly"),
     (rules.verdict_q5, {"mean_p_true_class": 0.8, "n_classes": 10, "min_log10_one_minus_p_true": None}, {},
      "confirmed"),

@@ -28,23 +28,33 @@ def point(n_h: int, epochs: int, seed: int = 0) -> dict:
             "test_accuracy": r.test_accuracy, "train_accuracy": r.net.evaluate(s.X_train, s.y_train)[1]}
 
 
-def figure1(epochs: int) -> dict:
-    """The lab's figure 1 on circles: 2-4-2 under a SoftMax, 2-4-1 under a sigmoid, and a 2-4-1 SoftMax (constant)."""
-    out = {}
-    base = RunConfig(dataset="circles", hidden=(4,), activation="tanh", lr=0.1, batch_size=10, epochs=epochs, seed=0)
-    prep = runner.prepare(base)
-    s = prep.splits
-    for name, output, n_y in (("softmax_n_y2", "softmax", 2), ("sigmoid_n_y1", "sigmoid", 1),
-                              ("softmax_n_y1", "softmax", 1)):
-        net, trainer = runner.build(base.with_(output=output), s.X_train.shape[1], n_y)
-        if n_y == 1 and output == "softmax":  # nothing to train: the engine refuses two labels for one output
-            y_hat = net.forward(s.X_test)
-            out[name + "_max_dev"] = float(np.abs(y_hat - 1).max())  # SoftMax of one number is e^z / e^z = 1
-            out[name + "_test_accuracy"] = float((np.zeros(len(s.y_test)) == s.y_test).mean())  # always "class 0"
-        else:
-            trainer.fit(s.X_train, s.y_train, s.X_val, s.y_val)
-            out[name + "_test_accuracy"] = net.evaluate(s.X_test, s.y_test)[1]
-        out[name + "_sizes"] = net.sizes
+def figure1_point(output: str, n_y: int, epochs: int, seed: int) -> dict:
+    """The lab's figure 1 on circles, one seed: 2-4-n_y under ``output``; a 1-output SoftMax is only evaluated."""
+    cfg = RunConfig(dataset="circles", hidden=(4,), activation="tanh", output=output, lr=0.1, batch_size=10,
+                    epochs=epochs, seed=seed)
+    s = runner.prepare(cfg).splits
+    net, trainer = runner.build(cfg, s.X_train.shape[1], n_y)
+    if n_y == 1 and output == "softmax":  # nothing to train: the engine refuses two labels for one output
+        y_hat = net.forward(s.X_test)  # SoftMax of one number is e^z / e^z = 1
+        return {"sizes": net.sizes, "max_dev": float(np.abs(y_hat - 1).max()),
+                "test_accuracy": float((s.y_test == 0).mean())}  # always "class 0"
+    trainer.fit(s.X_train, s.y_train, s.X_val, s.y_val)
+    return {"sizes": net.sizes, "test_accuracy": net.evaluate(s.X_test, s.y_test)[1]}
+
+
+def figure1(epochs: int, seeds, jobs: int = 1) -> dict:
+    """2-4-2 under a SoftMax, 2-4-1 under a sigmoid (mean and standard error over seeds), 2-4-1 SoftMax."""
+    cases = (("softmax_n_y2", "softmax", 2), ("sigmoid_n_y1", "sigmoid", 1), ("softmax_n_y1", "softmax", 1))
+    rows = pmap(figure1_point, [{"output": o, "n_y": k, "epochs": epochs, "seed": sd} for _, o, k in cases
+                                for sd in seeds], jobs)
+    out = {"figure1_seeds": len(seeds)}
+    for i, (name, _, _) in enumerate(cases):
+        sel = rows[i * len(seeds):(i + 1) * len(seeds)]
+        mean, sd = mean_sd([r["test_accuracy"] for r in sel])
+        out[name + "_test_accuracy"], out[name + "_test_accuracy_se"] = mean, sd / np.sqrt(len(sel))
+        out[name + "_sizes"] = sel[0]["sizes"]
+        if "max_dev" in sel[0]:
+            out[name + "_max_dev"] = max(r["max_dev"] for r in sel)
     return out
 
 
@@ -73,7 +83,8 @@ def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = No
     best_val, best_sd = per[best_n]["val_accuracy"]
     # one-standard-error rule: the smallest n_h whose mean validation accuracy is within one sd of the best
     chosen = min(n for n in sizes if per[n]["val_accuracy"][0] >= best_val - max(best_sd, 0.005))
-    fig1 = figure1(40 if quick else 100)
+    with on_scheduler(scheduler):
+        fig1 = figure1(40 if quick else 100, range(2) if quick else range(5), jobs)
     table = sizes_from_data(quick)
     m = {"data_sizes": table, "dataset": "spiral (3 classes, 1000 points)", "epochs": epochs, "seeds": len(seeds),
          "figure1": {"n_x": 2, "n_h": 4, "n_y": 2}, **fig1,
@@ -97,9 +108,11 @@ def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = No
     dims = "; ".join(f"{k}: n_x = {v['n_x']}, n_y = {v['n_y']}" for k, v in table.items())
     answer = (
         f"In the lab's figure 1, n_x = 2 (the point's two coordinates), n_h = 4 hidden units and n_y = 2: two "
-        f"classes under a SoftMax, one output per class. Trained on circles, that 2-4-2 network reaches "
-        f"{pct(fig1['softmax_n_y2_test_accuracy'])} test accuracy. n_y = 1 works only with a sigmoid output "
-        f"(ŷ = P(class 1), 2-4-1 reaches {pct(fig1['sigmoid_n_y1_test_accuracy'])}); a SoftMax over one output is the "
+        f"classes under a SoftMax, one output per class. Trained on circles ({fig1['figure1_seeds']} seeds), that "
+        f"2-4-2 network reaches {pct(fig1['softmax_n_y2_test_accuracy'])} ± "
+        f"{pct(fig1['softmax_n_y2_test_accuracy_se'])} test accuracy. n_y = 1 works only with a sigmoid output "
+        f"(ŷ = P(class 1), 2-4-1 reaches {pct(fig1['sigmoid_n_y1_test_accuracy'])} ± "
+        f"{pct(fig1['sigmoid_n_y1_test_accuracy_se'])}); a SoftMax over one output is the "
         f"constant e^z / e^z = 1 (max |ŷ − 1| = {fig1['softmax_n_y1_max_dev']:.0e}) and learns nothing, so the "
         f"seed's « n_y = 1 pour une classification binaire » is wrong for the lab's network. n_x and n_y are fixed "
         f"by the data ({dims}). n_h is a free choice, made on validation, never on test: on the 3-class spiral "

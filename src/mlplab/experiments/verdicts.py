@@ -11,6 +11,8 @@ whether the seed states a growth rate at all (Q12), and whether it answers Q16/Q
 
 from __future__ import annotations
 
+import numpy as np
+
 from mlplab.experiments.base import Verdict
 
 
@@ -70,8 +72,10 @@ def verdict_q3(m: dict) -> Verdict:
 def verdict_q4(m: dict) -> Verdict:
     """The seed gives n_y = 1 for two classes: true only for a sigmoid output, never under a SoftMax."""
     sig, soft2, dead = m["sigmoid_n_y1_test_accuracy"], m["softmax_n_y2_test_accuracy"], m["softmax_n_y1_max_dev"]
-    if sig < soft2 - 0.02:
-        return Verdict("contradicted", f"n_y = 1 does not work even with a sigmoid: {sig:.3f} against {soft2:.3f}")
+    se = float(np.hypot(m.get("sigmoid_n_y1_test_accuracy_se", 0.0), m.get("softmax_n_y2_test_accuracy_se", 0.0)))
+    if sig < soft2 - max(0.02, 2 * se):
+        return Verdict("contradicted", f"n_y = 1 does not work even with a sigmoid: {sig:.3f} against {soft2:.3f} "
+                                       f"(2 × SE {2 * se:.3f})")
     if dead < 1e-12:
         return Verdict("partly", f"n_y = 1 works only with a sigmoid output ({sig:.3f} vs {soft2:.3f} for a "
                                  f"2-output SoftMax); a 1-output SoftMax is the constant 1 (max |ŷ − 1| = {dead:.0e}), "
