@@ -1,7 +1,8 @@
 """Output functions fused with their loss: ŷ = output(ỹ), the batch loss, and δ = ∂L/∂ỹ.
 
-Per-example losses are the lab's: cross-entropy l = −Σ_i y_i log ŷ_i, squared error l = Σ_i (y_i − ŷ_i)².
-The batch loss L is their mean over the B rows, so every δ carries a factor 1/B.
+Per-example losses are the lab's: cross-entropy l = −Σ_i y_i log ŷ_i, squared error l = Σ_i (y_i − ŷ_i)²
+("half_mse": ½ of it, scikit-learn's convention). The batch loss L is their mean over the B rows, so every δ
+carries a factor 1/B.
 
 Each head works on preallocated buffers: ``z`` holds the logits ỹ (B, n_y) and is overwritten by ŷ;
 ``delta`` (B, n_y) receives ∂L/∂ỹ; ``scratch`` (B, n_y) and ``row``, ``row2`` (B,) are work space.
@@ -130,3 +131,15 @@ class SigmoidCrossEntropy:
         delta *= 1.0 / B
         return float(loss)
 
+
+def halved(head: type) -> type:
+    """A squared-error head at half scale, l = ½ Σ_i (y_i − ŷ_i)² and δ = ½ ∂(Σ_i (y_i − ŷ_i)²)/∂ỹ: scikit-learn's
+    "squared_error" (for identity outputs, δ = (ŷ − y)/B, with nothing to undo in the gradient)."""
+
+    def loss_and_delta(z, Y, delta, scratch, row, row2) -> float:
+        loss = head.loss_and_delta(z, Y, delta, scratch, row, row2)
+        delta *= 0.5  # exact: a power of two
+        return 0.5 * loss
+
+    return type(f"Half{head.__name__}", (), {"output": staticmethod(head.output),
+                                             "loss_and_delta": staticmethod(loss_and_delta), "__doc__": halved.__doc__})

@@ -90,6 +90,42 @@ class SGD(Optimizer):
             np.copyto(v, arrays[f"velocity.{k}"])
 
 
+class ClassicalSGD(Optimizer):
+    """Classical momentum, scikit-learn's convention: v ← μ v − lr g, p ← p + v (Nesterov: p ← p + μ v − lr g).
+
+    The velocity is a step already scaled by the learning rates it was built with, so a change of lr (scikit-learn's
+    "invscaling" and "adaptive") acts on new gradients only; with a constant lr it takes the same steps as ``SGD``.
+    """
+
+    def __init__(self, params, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.0) -> None:
+        super().__init__(params, lr, weight_decay)
+        if not 0.0 <= momentum <= 1.0:
+            raise ConfigError(f"momentum must be in [0, 1]; got {momentum}")
+        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+        self.velocity = {k: np.zeros_like(p) for k, p in params.items()}
+
+    def _update(self, name, p, g) -> None:
+        v, tmp = self.velocity[name], self._tmp[name]
+        np.multiply(g, self.lr, out=tmp)  # lr g (g may live in tmp)
+        v *= self.momentum
+        v -= tmp  # v ← μ v − lr g
+        if self.nesterov:  # p ← p + μ v − lr g, with the new v
+            p -= tmp
+            np.multiply(v, self.momentum, out=tmp)
+            p += tmp
+        else:
+            p += v
+
+    def state_dict(self):
+        arrays, scalars = super().state_dict()
+        return {f"velocity.{k}": v for k, v in self.velocity.items()} | arrays, scalars
+
+    def load_state_dict(self, arrays, scalars) -> None:
+        super().load_state_dict(arrays, scalars)
+        for k, v in self.velocity.items():
+            np.copyto(v, arrays[f"velocity.{k}"])
+
+
 class Adam(Optimizer):
     """m ← β₁ m + (1−β₁) g;  v ← β₂ v + (1−β₂) g²;  p ← p − lr m̂ / (√v̂ + ε) with bias-corrected m̂, v̂."""
 
@@ -129,6 +165,26 @@ class Adam(Optimizer):
             np.copyto(self.m[k], arrays[f"m.{k}"])
             np.copyto(self.v[k], arrays[f"v.{k}"])
 
+
+class FoldedAdam(Adam):
+    """Adam with the bias corrections folded into the step (Kingma & Ba §2; scikit-learn's convention):
+    lr_t = lr √(1−β₂ᵗ)/(1−β₁ᵗ), p ← p − lr_t m / (√v + ε). Same as ``Adam`` but for where ε sits (√v, not √v̂)."""
+
+    def _update(self, name, p, g) -> None:
+        m, v, tmp = self.m[name], self.v[name], self._tmp[name]
+        m -= g  # β₁ m + (1−β₁) g = β₁ (m − g) + g
+        m *= self.beta1
+        m += g
+        v *= self.beta2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - self.beta2
+        v += tmp
+        lr_t = self.lr * math.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
+        np.sqrt(v, out=tmp)
+        tmp += self.eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= lr_t
+        p -= tmp
 
 
 # ------------------------------------------------------------------------------ learning-rate schedules

@@ -89,6 +89,7 @@ OUTPUTS: dict[str, Output] = {o.name: o for o in (
 LOSSES: dict[str, Loss] = {o.name: o for o in (
     Loss("cross_entropy", needs_probabilities=True),
     Loss("mse", needs_probabilities=False),
+    Loss("half_mse", needs_probabilities=False),  # ½ of mse: scikit-learn's "squared_error"
 )}
 HEADS: dict[tuple[str, str], Head] = {(h.output, h.loss): h for h in (
     Head("softmax", "cross_entropy", losses.SoftmaxCrossEntropy, 0),
@@ -96,6 +97,9 @@ HEADS: dict[tuple[str, str], Head] = {(h.output, h.loss): h for h in (
     Head("identity", "mse", losses.IdentitySquaredError, 2),
     Head("sigmoid", "mse", losses.SigmoidSquaredError, 3),
     Head("sigmoid", "cross_entropy", losses.SigmoidCrossEntropy, 4),
+    Head("softmax", "half_mse", losses.halved(losses.SoftmaxSquaredError), None),
+    Head("identity", "half_mse", losses.halved(losses.IdentitySquaredError), None),
+    Head("sigmoid", "half_mse", losses.halved(losses.SigmoidSquaredError), None),
 )}
 
 

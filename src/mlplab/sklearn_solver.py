@@ -1,0 +1,170 @@
+"""scikit-learn's MLP solvers on mlplab's engine: its initialisation, its stochastic epochs (sgd, adam) and L-BFGS.
+
+``MLPClassifier``/``MLPRegressor`` (``estimators.py``) train through this module so that the same parameters and
+``random_state`` give scikit-learn's fitted model. The forward and backward passes are the engine's
+(``MLP.train_batch``, ``MLP.loss_and_grad``) and the updates ``optim.py``'s. It is a loop of its own rather than
+the ``Trainer`` because scikit-learn's epoch differs from the Trainer's in ways that would each need a Trainer option
+used by nothing else:
+
+* the sample order is ``sklearn.utils.shuffle`` of the previous epoch's order, drawn from the legacy ``RandomState``
+  that also drew the initial weights and the validation split (the Trainer draws from its own ``Generator``);
+* L2 adds α·W/m to the gradient with m the rows of *each* batch (a short last batch gets more), and each batch's
+  loss includes ½·α·‖W‖²/m for the weights before its step;
+* the learning rate changes at epoch end by scikit-learn's rules (samples seen, plateaus), and the optimizer's state
+  outlives a ``fit`` call for ``partial_fit``; the epoch counting, stopping and early-stopping bookkeeping is the
+  estimator's (scikit-learn's attributes).
+
+Plain SGD without L2 (momentum 0, alpha 0: the timing contract of BENCHMARKS.md) is exactly the engine's ``SGD``,
+so its epochs run in the compiled kernels of ``kernels.py`` when those support the network.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy
+import scipy.optimize
+
+from mlplab import kernels
+from mlplab.network import MLP
+from mlplab.optim import SGD, ClassicalSGD, FoldedAdam, Optimizer
+
+MIN_ADAPTIVE_LR = 1e-6  # "adaptive" stops instead of dividing the rate once it is this small (scikit-learn's value)
+
+
+def init_weights(net: MLP, rs: np.random.RandomState, logistic: bool) -> None:
+    """scikit-learn's initialisation, into the network: layer by layer W (n_in, n_out) then b (n_out,), both drawn
+    from U(−r, r) with r = √(6 / (n_in + n_out)) (√(2 / …) for logistic hidden units), in float64, then cast."""
+    factor = 2.0 if logistic else 6.0
+    for l, (n_in, n_out) in enumerate(zip(net.sizes[:-1], net.sizes[1:], strict=True), start=1):
+        bound = np.sqrt(factor / (n_in + n_out))
+        np.copyto(net.params[f"W{l}"], rs.uniform(-bound, bound, (n_in, n_out)), casting="same_kind")
+        np.copyto(net.params[f"b{l}"], rs.uniform(-bound, bound, n_out), casting="same_kind")
+
+
+def l2_norm2(net: MLP) -> float:
+    """‖W‖² summed over the weight matrices (biases are not penalised)."""
+    return sum(float(np.vdot(net.params[f"W{l}"], net.params[f"W{l}"])) for l in range(1, net.n_layers + 1))
+
+
+class StochasticSolver:
+    """scikit-learn's "sgd" or "adam" solver for one network: the optimizer, its learning-rate rules, one epoch at once.
+
+    loss_scale multiplies the head's batch loss in what ``epoch`` reports: scikit-learn averages its squared error over
+    the outputs as well (1 / n_outputs) though its gradient is that of the sum over outputs; 1 for classifiers.
+    rng: dropout masks (None without dropout, which scikit-learn does not have).
+    """
+
+    def __init__(self, net: MLP, solver: str, *, lr: float, alpha: float, momentum: float = 0.9,
+                 nesterov: bool = True, lr_schedule: str = "constant", power_t: float = 0.5, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-8, loss_scale: float = 1.0,
+                 rng: np.random.Generator | None = None) -> None:
+        self.net, self.alpha, self.loss_scale, self.rng = net, float(alpha), float(loss_scale), rng
+        self.lr_init, self.lr_schedule, self.power_t = float(lr), lr_schedule, float(power_t)
+        self.optimizer: Optimizer
+        if solver == "adam":
+            self.optimizer = FoldedAdam(net.params, lr, betas=(beta_1, beta_2), eps=epsilon)
+            self.lr_schedule = "constant"  # scikit-learn's learning_rate applies to sgd only
+        elif momentum == 0:  # v ← 0·v − lr g, p ← p + v: the engine's SGD step, which the compiled kernels run
+            self.optimizer = SGD(net.params, lr)
+        else:
+            self.optimizer = ClassicalSGD(net.params, lr, momentum=momentum, nesterov=nesterov)
+
+    # ----------------------------------------------------------------------------------------------- epochs
+    def epoch(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray | None, B: int) -> float:
+        """Train one pass over the rows of X (n, n_x), targets Y (n, n_y), in batches of B taken in ``order`` (None:
+        stored order); return scikit-learn's epoch loss Σ_batches (L_b + ½·α·‖W‖²/m_b)·m_b / n."""
+        n = X.shape[0]
+        with kernels.blas_threads(kernels.blas_threads_for(min(B, n))):
+            if self.alpha == 0 and self.rng is None and kernels.supported(self.net, self.optimizer, B):
+                rows = np.arange(n, dtype=np.intp) if order is None else order
+                total, _ = kernels.run_epoch(self.net, self.optimizer, X, Y, None, rows, B)
+                return self.loss_scale * total / n
+            return self._numpy_epoch(X, Y, order, B) / n
+
+    def _numpy_epoch(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray | None, B: int) -> float:
+        net, opt, alpha = self.net, self.optimizer, self.alpha
+        n = X.shape[0]
+        if order is not None:  # gather buffers, allocated once per epoch
+            xbuf, ybuf = np.empty((min(B, n), X.shape[1]), X.dtype), np.empty((min(B, n), Y.shape[1]), Y.dtype)
+        total = 0.0
+        for start in range(0, n, B):
+            stop = min(start + B, n)
+            m = stop - start
+            if order is None:
+                xb, yb = X[start:stop], Y[start:stop]
+            else:
+                xb = np.take(X, order[start:stop], axis=0, out=xbuf[:m])
+                yb = np.take(Y, order[start:stop], axis=0, out=ybuf[:m])
+            loss, _ = net.train_batch(xb, yb, None, self.rng)
+            loss *= self.loss_scale
+            if alpha:
+                loss += 0.5 * alpha * l2_norm2(net) / m  # the weights before this step
+                opt.weight_decay = alpha / m  # ∇ += α W / m
+            opt.step(net.grads)
+            total += loss * m
+        return total
+
+    # ---------------------------------------------------------------------------------- learning-rate rules
+    @property
+    def lr(self) -> float:
+        return self.optimizer.lr
+
+    def end_epoch(self, samples_seen: int) -> None:
+        """invscaling: lr ← lr_init / (t + 1)^power_t, with t the samples trained on so far (scikit-learn's t_)."""
+        if self.lr_schedule == "invscaling":
+            self.optimizer.lr = self.lr_init / (samples_seen + 1) ** self.power_t
+
+    def plateau(self) -> bool:
+        """The loss stopped improving: True to stop; "adaptive" divides the rate by 5 instead while it is > 1e-6."""
+        if self.lr_schedule != "adaptive" or self.optimizer.lr <= MIN_ADAPTIVE_LR:
+            return True
+        self.optimizer.lr /= 5.0
+        return False
+
+    # ---------------------------------------------------------------------------------------------- state
+    def state_dict(self) -> tuple[dict[str, np.ndarray], dict]:
+        """(arrays, scalars): the optimizer's state, and the dropout generator's; enough to continue identically."""
+        arrays, scalars = self.optimizer.state_dict()
+        scalars = dict(scalars)
+        if self.rng is not None:
+            scalars["rng"] = self.rng.bit_generator.state
+        return {k: a.copy() for k, a in arrays.items()}, scalars
+
+    def load_state_dict(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
+        self.optimizer.load_state_dict(arrays, scalars)
+        if self.rng is not None and "rng" in scalars:
+            self.rng.bit_generator.state = scalars["rng"]
+
+
+# ------------------------------------------------------------------------------------------------- L-BFGS
+def fit_lbfgs(net: MLP, X: np.ndarray, Y: np.ndarray, *, alpha: float, loss_scale: float, max_iter: int,
+              max_fun: int, tol: float, verbose: bool) -> scipy.optimize.OptimizeResult:
+    """scikit-learn's "lbfgs" solver: scipy's L-BFGS-B on the full-batch loss L(θ)·loss_scale + ½·α·‖W‖²/n and its
+    gradient ∇L + α W/n, with θ packed as scikit-learn packs it (W1, …, WL, then b1, …, bL). Leaves θ* in the network.
+    """
+    L, n = net.n_layers, X.shape[0]
+    keys = [f"W{l}" for l in range(1, L + 1)] + [f"b{l}" for l in range(1, L + 1)]
+    bounds = np.cumsum([0] + [net.params[k].size for k in keys])
+
+    def unpack(theta: np.ndarray) -> None:
+        for k, a, b in zip(keys, bounds[:-1], bounds[1:], strict=True):
+            np.copyto(net.params[k], theta[a:b].reshape(net.params[k].shape), casting="same_kind")
+
+    def loss_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        unpack(theta)
+        loss, grads = net.loss_and_grad(X, Y)
+        loss *= loss_scale
+        if alpha:
+            loss += 0.5 * alpha * l2_norm2(net) / n
+            for l in range(1, L + 1):
+                grads[f"W{l}"] += (alpha / n) * net.params[f"W{l}"]
+        return loss, np.concatenate([grads[k].ravel() for k in keys])
+
+    theta0 = np.concatenate([net.params[k].ravel() for k in keys])
+    options: dict = {"maxfun": max_fun, "maxiter": max_iter, "gtol": tol}
+    if tuple(int(p) for p in scipy.__version__.split(".")[:2]) < (1, 15):  # scipy 1.15 dropped iprint (as sklearn)
+        options["iprint"] = 1 if verbose else -1
+    with kernels.blas_threads(kernels.blas_threads_for(n)):
+        result = scipy.optimize.minimize(loss_and_grad, theta0, method="L-BFGS-B", jac=True, options=options)
+    unpack(result.x)
+    return result
