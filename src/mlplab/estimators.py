@@ -103,7 +103,7 @@ class _BaseMLP(BaseEstimator):
         self.dtype = dtype
 
     # ------------------------------------------------------------------------------- subclass hooks
-    _loss = "cross_entropy"  # the engine's loss for the output layer
+    _loss = "log_loss"  # the engine's loss for the output layer: cross-entropy with scikit-learn's clipping
 
     def _validate_input(self, X, y, incremental: bool, reset: bool) -> tuple[np.ndarray, np.ndarray]:
         """(X, y as scikit-learn trains on it): classifiers binarise the labels."""
@@ -316,9 +316,10 @@ class _BaseMLP(BaseEstimator):
         return self._net.forward(X)
 
     def _forward(self, X) -> np.ndarray:
+        """ŷ for new rows, in the input's precision as scikit-learn returns it (float32 only for float32 input)."""
         check_is_fitted(self, "coefs_")
-        X = validate_data(self, X, reset=False, dtype=self._input_dtype(), order="C")
-        return self._output(X)
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), order="C")
+        return self._output(X).astype(X.dtype, copy=False)
 
     # ------------------------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict:

@@ -1,8 +1,8 @@
 """Output functions fused with their loss: ŷ = output(ỹ), the batch loss, and δ = ∂L/∂ỹ.
 
-Per-example losses are the lab's: cross-entropy l = −Σ_i y_i log ŷ_i, squared error l = Σ_i (y_i − ŷ_i)²
-("half_mse": ½ of it, scikit-learn's convention). The batch loss L is their mean over the B rows, so every δ
-carries a factor 1/B.
+Per-example losses are the lab's: cross-entropy l = −Σ_i y_i log ŷ_i, squared error l = Σ_i (y_i − ŷ_i)². Two more
+follow scikit-learn's conventions: "half_mse", ½ Σ_i (y_i − ŷ_i)², and "log_loss", cross-entropy with ŷ clipped to
+[ε, 1 − ε] in the reported loss. The batch loss L is their mean over the B rows, so every δ carries a factor 1/B.
 
 Each head works on preallocated buffers: ``z`` holds the logits ỹ (B, n_y) and is overwritten by ŷ;
 ``delta`` (B, n_y) receives ∂L/∂ỹ; ``scratch`` (B, n_y) and ``row``, ``row2`` (B,) are work space.
@@ -130,6 +130,41 @@ class SigmoidCrossEntropy:
         np.subtract(z, Y, out=delta)
         delta *= 1.0 / B
         return float(loss)
+
+
+class SoftmaxLogLoss(SoftmaxCrossEntropy):
+    """Cross-entropy as scikit-learn reports it: l = −Σ y_i log clip(ŷ_i, ε, 1 − ε), ε the dtype's machine epsilon, so
+    a row adds at most −log ε; δ = (ŷ − y)/B is the unclipped one (as scikit-learn's)."""
+
+    @staticmethod
+    def loss_and_delta(z, Y, delta, scratch, row, row2) -> float:
+        B, eps = z.shape[0], np.finfo(z.dtype).eps
+        softmax(z, row)
+        np.subtract(z, Y, out=delta)
+        delta *= 1.0 / B
+        np.clip(z, eps, 1 - eps, out=scratch)
+        np.log(scratch, out=scratch)
+        return float(-np.vdot(Y, scratch) / B)
+
+
+class SigmoidLogLoss(SigmoidCrossEntropy):
+    """Binary cross-entropy per output as scikit-learn reports it, ŷ clipped to [ε, 1 − ε]:
+    l = −Σ [y_i log clip(ŷ_i) + (1 − y_i) log(1 − clip(ŷ_i))];  δ = (ŷ − y)/B unclipped."""
+
+    @staticmethod
+    def loss_and_delta(z, Y, delta, scratch, row, row2) -> float:
+        B, eps = z.shape[0], np.finfo(z.dtype).eps
+        expit(z, out=z)
+        np.subtract(z, Y, out=delta)
+        delta *= 1.0 / B
+        np.clip(z, eps, 1 - eps, out=scratch)
+        np.log(scratch, out=scratch)
+        positive = np.vdot(Y, scratch)  # Σ y log ŷ
+        np.clip(z, eps, 1 - eps, out=scratch)
+        np.subtract(1, scratch, out=scratch)
+        np.log(scratch, out=scratch)
+        negative = scratch.sum() - np.vdot(Y, scratch)  # Σ (1 − y) log(1 − ŷ)
+        return float(-(positive + negative) / B)
 
 
 def halved(head: type) -> type:

@@ -90,6 +90,7 @@ LOSSES: dict[str, Loss] = {o.name: o for o in (
     Loss("cross_entropy", needs_probabilities=True),
     Loss("mse", needs_probabilities=False),
     Loss("half_mse", needs_probabilities=False),  # ½ of mse: scikit-learn's "squared_error"
+    Loss("log_loss", needs_probabilities=True),  # cross-entropy reported with ŷ clipped to [ε, 1 − ε] (scikit-learn)
 )}
 HEADS: dict[tuple[str, str], Head] = {(h.output, h.loss): h for h in (
     Head("softmax", "cross_entropy", losses.SoftmaxCrossEntropy, 0),
@@ -97,6 +98,8 @@ HEADS: dict[tuple[str, str], Head] = {(h.output, h.loss): h for h in (
     Head("identity", "mse", losses.IdentitySquaredError, 2),
     Head("sigmoid", "mse", losses.SigmoidSquaredError, 3),
     Head("sigmoid", "cross_entropy", losses.SigmoidCrossEntropy, 4),
+    Head("softmax", "log_loss", losses.SoftmaxLogLoss, None),
+    Head("sigmoid", "log_loss", losses.SigmoidLogLoss, None),
     Head("softmax", "half_mse", losses.halved(losses.SoftmaxSquaredError), None),
     Head("identity", "half_mse", losses.halved(losses.IdentitySquaredError), None),
     Head("sigmoid", "half_mse", losses.halved(losses.SigmoidSquaredError), None),

@@ -14,8 +14,8 @@ used by nothing else:
   outlives a ``fit`` call for ``partial_fit``; the epoch counting, stopping and early-stopping bookkeeping is the
   estimator's (scikit-learn's attributes).
 
-Plain SGD without L2 (momentum 0, alpha 0: the timing contract of BENCHMARKS.md) is exactly the engine's ``SGD``,
-so its epochs run in the compiled kernels of ``kernels.py`` when those support the network.
+The compiled kernels of ``kernels.py`` are not used: they implement neither scikit-learn's clipped log-loss nor its
+halved squared error, and take the Trainer's optimizers (plain SGD without L2 would qualify but for the loss).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import scipy.optimize
 
 from mlplab import kernels
 from mlplab.network import MLP
-from mlplab.optim import SGD, ClassicalSGD, FoldedAdam, Optimizer
+from mlplab.optim import ClassicalSGD, FoldedAdam, Optimizer
 
 MIN_ADAPTIVE_LR = 1e-6  # "adaptive" stops instead of dividing the rate once it is this small (scikit-learn's value)
 
@@ -64,8 +64,6 @@ class StochasticSolver:
         if solver == "adam":
             self.optimizer = FoldedAdam(net.params, lr, betas=(beta_1, beta_2), eps=epsilon)
             self.lr_schedule = "constant"  # scikit-learn's learning_rate applies to sgd only
-        elif momentum == 0:  # v ← 0·v − lr g, p ← p + v: the engine's SGD step, which the compiled kernels run
-            self.optimizer = SGD(net.params, lr)
         else:
             self.optimizer = ClassicalSGD(net.params, lr, momentum=momentum, nesterov=nesterov)
 
@@ -73,15 +71,10 @@ class StochasticSolver:
     def epoch(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray | None, B: int) -> float:
         """Train one pass over the rows of X (n, n_x), targets Y (n, n_y), in batches of B taken in ``order`` (None:
         stored order); return scikit-learn's epoch loss Σ_batches (L_b + ½·α·‖W‖²/m_b)·m_b / n."""
-        n = X.shape[0]
-        with kernels.blas_threads(kernels.blas_threads_for(min(B, n))):
-            if self.alpha == 0 and self.rng is None and kernels.supported(self.net, self.optimizer, B):
-                rows = np.arange(n, dtype=np.intp) if order is None else order
-                total, _ = kernels.run_epoch(self.net, self.optimizer, X, Y, None, rows, B)
-                return self.loss_scale * total / n
-            return self._numpy_epoch(X, Y, order, B) / n
+        with kernels.blas_threads(kernels.blas_threads_for(min(B, X.shape[0]))):
+            return self._batches(X, Y, order, B) / X.shape[0]
 
-    def _numpy_epoch(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray | None, B: int) -> float:
+    def _batches(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray | None, B: int) -> float:
         net, opt, alpha = self.net, self.optimizer, self.alpha
         n = X.shape[0]
         if order is not None:  # gather buffers, allocated once per epoch
