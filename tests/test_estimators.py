@@ -1,7 +1,9 @@
-"""scikit-learn estimators: the API checks, Pipeline/GridSearchCV, the one-epoch timing contract, alpha, real data."""
+"""scikit-learn estimators: the API checks, Pipeline/GridSearchCV, the one-epoch timing contract, errors, pickling,
+real data. Parity with scikit-learn's own estimators, setting by setting: tests/test_sklearn_parity.py."""
 
 from __future__ import annotations
 
+import pickle
 import warnings
 
 import numpy as np
@@ -17,8 +19,7 @@ from sklearn.utils.estimator_checks import estimator_checks_generator
 from conftest import require
 from mlplab import MLP, MLPClassifier, MLPRegressor
 from mlplab.estimators import expected_failed_checks
-from mlplab.optim import SGD
-from mlplab.train import Trainer
+from mlplab.sklearn_solver import StochasticSolver
 
 
 def _api_checks():
@@ -42,62 +43,45 @@ def test_sklearn_check_estimator(estimator, check):
         check(estimator)
 
 
-def _contract(B: int, lr: float) -> MLPClassifier:
-    return MLPClassifier(hidden_layer_sizes=(100,), activation="tanh", solver="sgd", momentum=0.0, alpha=0.0,
-                         batch_size=B, learning_rate_init=lr, max_iter=1, shuffle=True, random_state=0,
-                         early_stopping=False, tol=0.0, n_iter_no_change=10**6)
+def _contract(B: int, lr: float) -> dict:
+    return dict(hidden_layer_sizes=(100,), activation="tanh", solver="sgd", momentum=0.0, alpha=0.0,
+                batch_size=B, learning_rate_init=lr, max_iter=1, shuffle=True, random_state=0,
+                early_stopping=False, tol=0.0, n_iter_no_change=10**6)
 
 
 @pytest.mark.parametrize("B", [1, 32, 500])
 def test_timing_contract_is_exactly_one_plain_sgd_epoch(monkeypatch, B):
+    """max_iter=1 costs one pass of the engine over the data and nothing else, and gives scikit-learn's model."""
     X, y = make_classification(n_samples=300, n_features=12, n_informative=6, n_classes=3, random_state=1)
-    X = X.astype(np.float32)
-    # the reference: one epoch of the engine, by hand, same seed
-    net = MLP([12, 100, 3], "tanh", "softmax", "cross_entropy", seed=0)
-    Trainer(net, SGD(net.params, lr=0.05), epochs=1, batch_size=B, seed=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # one epoch "has not converged"; batch 500 is clipped to 300
+        reference = SkMLPClassifier(**_contract(B, 0.05)).fit(X, y)
 
-    epochs = []
-    orig = Trainer.run_epoch
+    passes, batches = [], []
+    orig_epoch, orig_batch = StochasticSolver.epoch, MLP.train_batch
 
-    def counting(self, X_, Y_, labels):
-        epochs.append(X_.shape[0])
-        return orig(self, X_, Y_, labels)
+    def counting_epoch(self, X_, Y_, order, B_):
+        passes.append(X_.shape[0])
+        return orig_epoch(self, X_, Y_, order, B_)
+
+    def counting_batch(self, X_, *args, **kwargs):
+        batches.append(X_.shape[0])
+        return orig_batch(self, X_, *args, **kwargs)
 
     def forbidden(*a, **k):
         raise AssertionError("an extra pass over the data")
 
-    monkeypatch.setattr(Trainer, "run_epoch", counting)
+    monkeypatch.setattr(StochasticSolver, "epoch", counting_epoch)
+    monkeypatch.setattr(MLP, "train_batch", counting_batch)
     monkeypatch.setattr(MLP, "forward", forbidden)
     monkeypatch.setattr(MLP, "evaluate", forbidden)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf = _contract(B, 0.05).fit(X, y)
+        warnings.simplefilter("ignore")
+        clf = MLPClassifier(**_contract(B, 0.05)).fit(X, y)
     assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 1
-    assert epochs == [300]  # one pass over the data, nothing else
-    for l in range(2):
-        assert np.array_equal(clf.coefs_[l], net.params[f"W{l + 1}"])
-        assert np.array_equal(clf.intercepts_[l], net.params[f"b{l + 1}"])
-
-
-@pytest.mark.parametrize("batch_size", [20, "full"])
-def test_alpha_matches_scikit_learn_l2(batch_size):
-    """Same start weights, one SGD epoch without shuffling: mlplab's alpha update equals scikit-learn's."""
-    X, y = make_classification(n_samples=100, n_features=5, n_informative=4, n_redundant=0, n_classes=3,
-                               random_state=0)
-    kw = dict(hidden_layer_sizes=(7,), activation="tanh", solver="sgd", momentum=0.0, alpha=0.3,
-              batch_size=100 if batch_size == "full" else batch_size, learning_rate_init=0.1, max_iter=1,
-              shuffle=False, random_state=0, tol=0.0, n_iter_no_change=10**6)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        ours = MLPClassifier(dtype="float64", warm_start=True, **kw).fit(X, y)
-        theirs = SkMLPClassifier(warm_start=True, **kw).fit(X, y)
-        for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_, strict=True):
-            b[...] = a  # start both from mlplab's weights
-        ours.fit(X, y)
-        theirs.fit(X, y)
-    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)  # the compiled engine differs by ~1e-9
-    assert not np.allclose(ours.coefs_[0], MLPClassifier(dtype="float64", **{**kw, "alpha": 0.0}).fit(X, y).coefs_[0])
+    assert passes == [300] and sum(batches) == 300  # one pass over the data, nothing else
+    for a, b in zip(clf.coefs_ + clf.intercepts_, reference.coefs_ + reference.intercepts_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 
 
 def test_pipeline_and_grid_search():
@@ -123,28 +107,41 @@ def test_early_stopping_partial_fit_and_dropout_attributes():
     X, y = make_classification(n_samples=400, n_features=10, random_state=0)
     clf = MLPClassifier((16,), early_stopping=True, n_iter_no_change=3, max_iter=200, random_state=0,
                         dropout=0.2, learning_rate_init=0.01).fit(X, y)
-    assert clf.n_iter_ < 200 and len(clf.validation_scores_) == clf.n_iter_ == len(clf.validation_loss_curve_)
+    assert clf.n_iter_ < 200 and len(clf.validation_scores_) == clf.n_iter_ == len(clf.loss_curve_)
     assert clf.best_validation_score_ == max(clf.validation_scores_) and clf.best_loss_ is None
     assert clf._net.dropout == 0.2 and clf.n_features_in_ == 10 and list(clf.classes_) == [0, 1]
     inc = MLPClassifier((8,), random_state=0)
     for _ in range(3):
         inc.partial_fit(X, y, classes=[0, 1])
-    assert inc.n_iter_ == 3 and len(inc.loss_curve_) == 3 and inc._trainer.optimizer.t > 0
+    assert inc.n_iter_ == 1 and len(inc.loss_curve_) == 3 and inc.t_ == 3 * 400  # scikit-learn's counters
     with pytest.raises(ValueError, match="classes must be passed"):
         MLPClassifier().partial_fit(X, y)
 
 
-def test_invscaling_and_adaptive_learning_rates():
-    X, y = make_classification(n_samples=200, n_features=6, random_state=0)
-    clf = MLPClassifier((8,), solver="sgd", learning_rate="invscaling", learning_rate_init=0.5, power_t=0.5,
-                        max_iter=3, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, y)
-    assert clf._trainer.lr0 == pytest.approx(0.5 / (3 * 200 + 1) ** 0.5)
-    ada = MLPClassifier((8,), solver="sgd", learning_rate="adaptive", tol=10.0, n_iter_no_change=1, max_iter=30,
-                        random_state=0).fit(X, y)
-    assert ada._trainer.lr0 < ada.learning_rate_init
+def test_clear_errors_for_what_is_not_supported():
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    with pytest.raises(AttributeError, match="has no attribute 'partial_fit'"):  # as scikit-learn, for lbfgs
+        MLPClassifier(solver="lbfgs").partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match="'squared_error'"):
+        MLPRegressor(loss="poisson").fit(X, y)
+    with pytest.raises(ValueError, match="dropout needs a stochastic solver"):
+        MLPClassifier(solver="lbfgs", dropout=0.5).fit(X, y)
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
+        MLPRegressor(early_stopping=True).partial_fit(X, y)
+
+
+def test_pickle_keeps_the_model_and_its_dtype():
+    """Pickling stores plain arrays (network, optimizer state) and rebuilds: same predictions, same precision."""
+    X, y = make_classification(n_samples=120, n_features=6, random_state=0)
+    for dtype, Xd in ((None, X), (None, X.astype(np.float32)), ("float32", X)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf = MLPClassifier((8,), max_iter=5, random_state=0, dtype=dtype, solver="sgd").fit(Xd, y)
+        copy = pickle.loads(pickle.dumps(clf))
+        assert copy._net.dtype == clf._net.dtype == (np.float32 if dtype or Xd.dtype == np.float32 else np.float64)
+        np.testing.assert_array_equal(copy.predict_proba(Xd), clf.predict_proba(Xd))
+        velocity = copy._solver.optimizer.velocity["W1"]
+        assert np.array_equal(velocity, clf._solver.optimizer.velocity["W1"]) and velocity.any()
 
 
 def test_digits_reaches_98_percent():
