@@ -37,12 +37,16 @@ def torch_loss(net: MLP, X: np.ndarray, Y: np.ndarray):
         per_example = ((a - T) ** 2).sum(dim=1)
     elif pair == ("sigmoid", "mse"):
         per_example = ((torch.sigmoid(a) - T) ** 2).sum(dim=1)
-    elif pair == ("softmax", "log_loss"):  # ŷ clipped to [ε, 1 − ε] in the loss (inactive for these logits)
+    elif pair[1] == "log_loss":  # scikit-learn's: the value with ŷ clipped to [ε, 1 − ε], the gradient unclipped
         eps = torch.finfo(a.dtype).eps
-        per_example = -(T * torch.log(torch.softmax(a, dim=1).clamp(eps, 1 - eps))).sum(dim=1)
-    elif pair == ("sigmoid", "log_loss"):
-        p = torch.sigmoid(a).clamp(torch.finfo(a.dtype).eps, 1 - torch.finfo(a.dtype).eps)
-        per_example = -(T * torch.log(p) + (1 - T) * torch.log(1 - p)).sum(dim=1)
+        if pair[0] == "softmax":
+            exact = -(T * torch.log_softmax(a, dim=1)).sum(dim=1)
+            clipped = -(T * torch.log(torch.softmax(a, dim=1).clamp(eps, 1 - eps))).sum(dim=1)
+        else:
+            exact = torch.nn.functional.binary_cross_entropy_with_logits(a, T, reduction="none").sum(dim=1)
+            p = torch.sigmoid(a).clamp(eps, 1 - eps)
+            clipped = -(T * torch.log(p) + (1 - T) * torch.log(1 - p)).sum(dim=1)
+        per_example = exact + (clipped - exact).detach()
     elif pair[1] == "half_mse":
         out = {"softmax": lambda z: torch.softmax(z, dim=1), "sigmoid": torch.sigmoid, "identity": lambda z: z}
         per_example = 0.5 * ((out[pair[0]](a) - T) ** 2).sum(dim=1)
