@@ -20,6 +20,7 @@ from conftest import require
 from mlplab import MLP, MLPClassifier, MLPRegressor
 from mlplab.estimators import expected_failed_checks
 from mlplab.sklearn_solver import StochasticSolver
+from mlplab.train import Trainer
 
 
 def _api_checks():
@@ -57,29 +58,29 @@ def test_timing_contract_is_exactly_one_plain_sgd_epoch(monkeypatch, B):
         warnings.simplefilter("ignore")  # one epoch "has not converged"; batch 500 is clipped to 300
         reference = SkMLPClassifier(**_contract(B, 0.05)).fit(X, y)
 
-    passes, batches = [], []
-    orig_epoch, orig_batch = StochasticSolver.epoch, MLP.train_batch
+    passes, epochs = [], []
+    orig_epoch, orig_run_epoch = StochasticSolver.epoch, Trainer.run_epoch
 
     def counting_epoch(self, X_, Y_, order, B_):
         passes.append(X_.shape[0])
         return orig_epoch(self, X_, Y_, order, B_)
 
-    def counting_batch(self, X_, *args, **kwargs):
-        batches.append(X_.shape[0])
-        return orig_batch(self, X_, *args, **kwargs)
+    def counting_run_epoch(self, X_, Y_, labels):
+        epochs.append(X_.shape[0])
+        return orig_run_epoch(self, X_, Y_, labels)
 
     def forbidden(*a, **k):
         raise AssertionError("an extra pass over the data")
 
     monkeypatch.setattr(StochasticSolver, "epoch", counting_epoch)
-    monkeypatch.setattr(MLP, "train_batch", counting_batch)
+    monkeypatch.setattr(Trainer, "run_epoch", counting_run_epoch)
     monkeypatch.setattr(MLP, "forward", forbidden)
     monkeypatch.setattr(MLP, "evaluate", forbidden)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf = MLPClassifier(**_contract(B, 0.05)).fit(X, y)
     assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 1
-    assert passes == [300] and sum(batches) == 300  # one pass over the data, nothing else
+    assert passes == epochs == [300]  # one pass of the engine's plain-SGD epoch over the data, nothing else
     for a, b in zip(clf.coefs_ + clf.intercepts_, reference.coefs_ + reference.intercepts_, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 

@@ -14,8 +14,9 @@ used by nothing else:
   outlives a ``fit`` call for ``partial_fit``; the epoch counting, stopping and early-stopping bookkeeping is the
   estimator's (scikit-learn's attributes).
 
-The compiled kernels of ``kernels.py`` are not used: they implement neither scikit-learn's clipped log-loss nor its
-halved squared error, and take the Trainer's optimizers (plain SGD without L2 would qualify but for the loss).
+Plain SGD without L2 (momentum 0, alpha 0: the timing contract of BENCHMARKS.md) is exactly the engine's SGD: those
+epochs run through ``Trainer.run_epoch`` on the rows in scikit-learn's order, which uses the compiled kernels of
+``kernels.py`` whenever they implement the network's head.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ import scipy.optimize
 
 from mlplab import kernels
 from mlplab.network import MLP
-from mlplab.optim import ClassicalSGD, FoldedAdam, Optimizer
+from mlplab.optim import SGD, ClassicalSGD, FoldedAdam, Optimizer
+from mlplab.train import Trainer
 
 MIN_ADAPTIVE_LR = 1e-6  # "adaptive" stops instead of dividing the rate once it is this small (scikit-learn's value)
 
@@ -61,9 +63,12 @@ class StochasticSolver:
         self.net, self.alpha, self.loss_scale, self.rng = net, float(alpha), float(loss_scale), rng
         self.lr_init, self.lr_schedule, self.power_t = float(lr), lr_schedule, float(power_t)
         self.optimizer: Optimizer
+        self._plain: Trainer | None = None  # runs plain-SGD epochs (see the module docstring)
         if solver == "adam":
             self.optimizer = FoldedAdam(net.params, lr, betas=(beta_1, beta_2), eps=epsilon)
             self.lr_schedule = "constant"  # scikit-learn's learning_rate applies to sgd only
+        elif momentum == 0:  # v ← 0·v − lr g, p ← p + v is the engine's p ← p − lr g, bit for bit
+            self.optimizer = SGD(net.params, lr)
         else:
             self.optimizer = ClassicalSGD(net.params, lr, momentum=momentum, nesterov=nesterov)
 
@@ -72,7 +77,19 @@ class StochasticSolver:
         """Train one pass over the rows of X (n, n_x), targets Y (n, n_y), in batches of B taken in ``order`` (None:
         stored order); return scikit-learn's epoch loss Σ_batches (L_b + ½·α·‖W‖²/m_b)·m_b / n."""
         with kernels.blas_threads(kernels.blas_threads_for(min(B, X.shape[0]))):
+            if type(self.optimizer) is SGD and self.alpha == 0 and self.rng is None:
+                return self._plain_epoch(X, Y, order, B)
             return self._batches(X, Y, order, B) / X.shape[0]
+
+    def _plain_epoch(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray | None, B: int) -> float:
+        """Plain SGD without L2: the Trainer's epoch over the rows gathered in order (compiled where supported)."""
+        if self._plain is None:
+            self._plain = Trainer(self.net, self.optimizer, epochs=0, batch_size=B, shuffle=False, seed=None)
+        self._plain.batch_size = B
+        if order is not None:
+            X, Y = np.take(X, order, axis=0), np.take(Y, order, axis=0)
+        loss, _ = self._plain.run_epoch(X, Y, None)
+        return self.loss_scale * loss
 
     def _batches(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray | None, B: int) -> float:
         net, opt, alpha = self.net, self.optimizer, self.alpha
