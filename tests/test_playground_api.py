@@ -94,6 +94,21 @@ def test_valid_settings_start_a_new_run(client):
     st = r.json()
     assert r.status_code == 200 and st["epoch"] == 0 and st["sizes"] == [2, 8, 8, 2]
     assert st["settings"]["batch_size"] == "full" and st["settings"]["hidden"] == "8,8"
+    earlier = client.app.state.store.get(sid).earlier_runs()  # the first run's curves, for the overlay
+    assert len(earlier) == 1 and earlier[0]["epoch"] == [1, 2] and "tanh" in earlier[0]["label"]
+
+
+def test_toy_data_exports_as_a_csv_mlplab_reads(client, tmp_path):
+    from mlplab.data import load_dataset
+
+    sid = new_session(client, dataset="moons", n_samples=200, noise=0.2, seed=5)
+    r = client.get(f"/api/sessions/{sid}/data.csv")
+    assert r.status_code == 200 and r.text.startswith("x1,x2,label\n")
+    path = tmp_path / "moons.csv"
+    path.write_bytes(r.content)
+    ds, toy = load_dataset(str(path)), load_dataset("moons", n_samples=200, noise=0.2, seed=5)
+    np.testing.assert_array_equal(ds.X, toy.X)
+    np.testing.assert_array_equal(ds.y, toy.y)
 
 
 def test_choices_come_from_the_engine_tables(client):

@@ -70,7 +70,11 @@ async function act(fn, field) {
     clearError();
     return result;
   } catch (err) {
-    if (err.status === 404 && err.field === "session") { await startSession(); }
+    if (err.status === 404 && err.field === "session") {
+      await startSession();
+      showError("this page's session had expired (idle or closed), so a new one started: try again", field);
+      return null;
+    }
     showError(err.message, err.field || field);
     return null;
   }
@@ -211,7 +215,9 @@ async function loadPoints() {
     span.appendChild(document.createTextNode(name));
     legend.appendChild(span);
   });
-  legend.insertAdjacentText("beforeend", ` · ${pts.n_train} train (white rim), ${pts.n_test} test (dark rim)`);
+  const counts = document.createElement("span");
+  counts.textContent = `${pts.n_train} train (white rim), ${pts.n_test} test (dark rim)`;
+  legend.appendChild(counts);
   const canvas = $("boundary");
   canvas.dataset.classColors = JSON.stringify(pts.class_names.map((_, k) => rgbOf(classColor(k))));
   canvas.dataset.classNames = JSON.stringify(pts.class_names);
