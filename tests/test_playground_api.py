@@ -446,7 +446,11 @@ def test_live_stream_arrives_in_order(live_server):
                     if frames[-1]["epoch"] >= 30:
                         break
             seconds = time.monotonic() - started
-        http.post(f"/api/sessions/{sid}/pause")
+        # the stream is closed (as when a tab closes): training stops without being told
+        deadline = time.monotonic() + 10
+        while http.get(f"/api/sessions/{sid}").json()["running"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not http.get(f"/api/sessions/{sid}").json()["running"]
     seqs = [f["seq"] for f in frames]
     assert seqs == list(range(1, len(seqs) + 1))
     epochs = [f["epoch"] for f in frames]

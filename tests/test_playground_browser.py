@@ -190,3 +190,23 @@ def test_exported_model_predicts_with_mlplab(page, tmp_path):
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0] == "row,label,p_outer,p_inner" and len(lines) == 3
+
+
+def test_closing_the_tab_frees_its_session(browser, server):
+    import httpx2
+
+    context = browser.new_context()
+    pg = context.new_page()
+    urls = []
+    pg.on("request", lambda r: urls.append(r.url))
+    pg.goto(server)
+    pg.wait_for_function("!document.getElementById('play').disabled")
+    pg.get_by_role("button", name="Play").click()
+    sid = next(u.split("/api/sessions/")[1].split("/")[0] for u in urls if "/api/sessions/" in u)
+    assert httpx2.get(f"{server}api/sessions/{sid}", timeout=30).status_code == 200
+    pg.close(run_before_unload=True)
+    context.close()
+    deadline = time.monotonic() + 20
+    while httpx2.get(f"{server}api/sessions/{sid}", timeout=30).status_code != 404:
+        assert time.monotonic() < deadline, "the closed tab's session is still there"
+        time.sleep(0.1)
