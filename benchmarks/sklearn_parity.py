@@ -1,13 +1,14 @@
 """mlplab's MLPClassifier/MLPRegressor against scikit-learn's: same parameters and random_state, same model, fit time.
 
-    NUMBA_CACHE_DIR=.cache/numba .venv/bin/python benchmarks/sklearn_parity.py [--quick] [--no-fashion]
+    NUMBA_CACHE_DIR=.cache/numba .venv/bin/python benchmarks/sklearn_parity.py [--quick] [--no-fashion] [--threads N]
 
 Prints one Markdown table: per setting, the largest relative difference of the fitted weights (max |a − b| / max |b|
 over every coefs_/intercepts_ array) and of loss_curve_ (elementwise), whether n_iter_ and t_ are equal, and the
 fit-time ratio (scikit-learn's seconds / mlplab's, one fit each, so noisy on a loaded machine: the load average
-is printed). Settings: digits (pixels / 16) with default parameters and the variations of tests/test_sklearn_parity.py,
-then Fashion-MNIST (pixels / 255), hidden (256, 128), adam, 20 epochs, batch 200 (scikit-learn's "auto"), in float64
-(parity) and float32 (input given as float32: both libraries then train in float32).
+is printed). Both libraries run with the same BLAS thread limit (--threads, default 1: on a shared machine, extra BLAS
+threads on these small products mostly wait for a core). Settings: digits (pixels / 16) with default parameters and
+the variations of tests/test_sklearn_parity.py, then Fashion-MNIST (pixels / 255), hidden (256, 128), adam, 20 epochs,
+batch 200 (scikit-learn's "auto"), in float64 (parity), and mlplab with dtype="float32" against the same float64 fit.
 """
 
 from __future__ import annotations
@@ -50,9 +51,11 @@ def _fit(cls, params: dict, X: np.ndarray, y: np.ndarray):
         return est, time.perf_counter() - t
 
 
-def compare(name: str, ours_cls, theirs_cls, params: dict, X: np.ndarray, y: np.ndarray) -> str:
-    theirs, t_theirs = _fit(theirs_cls, params, X, y)
-    ours, t_ours = _fit(ours_cls, params, X, y)
+def compare(name: str, ours_cls, theirs_cls, params: dict, X: np.ndarray, y: np.ndarray, theirs=None,
+            ours_params: dict | None = None) -> tuple[str, object]:
+    """One table row; ``theirs`` (estimator, seconds) reuses a scikit-learn fit."""
+    theirs, t_theirs = theirs or _fit(theirs_cls, params, X, y)
+    ours, t_ours = _fit(ours_cls, params | (ours_params or {}), X, y)
     weights = _relative(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_)
     if hasattr(theirs, "loss_curve_"):
         a, b = np.array(ours.loss_curve_), np.array(theirs.loss_curve_)
@@ -60,25 +63,35 @@ def compare(name: str, ours_cls, theirs_cls, params: dict, X: np.ndarray, y: np.
     else:
         loss = abs(ours.loss_ - theirs.loss_) / abs(theirs.loss_)
     same = ours.n_iter_ == theirs.n_iter_ and getattr(ours, "t_", 0) == getattr(theirs, "t_", 0)
-    dtype = ours.coefs_[0].dtype.name
-    return (f"| {name} | {dtype} | {weights:.1e} | {loss:.1e} | {'yes' if same else 'NO'} ({ours.n_iter_} epochs) "
-            f"| {t_theirs:.2f} | {t_ours:.2f} | {t_theirs / t_ours:.1f}× |")
+    dtypes = f"{ours.coefs_[0].dtype.name} / {theirs.coefs_[0].dtype.name}"
+    row = (f"| {name} | {dtypes} | {weights:.1e} | {loss:.1e} | {'yes' if same else 'NO'} ({ours.n_iter_} epochs) "
+           f"| {t_theirs:.2f} | {t_ours:.2f} | {t_theirs / t_ours:.1f}× |")
+    return row, (theirs, t_theirs)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="digits rows only, 30 epochs at most")
     ap.add_argument("--no-fashion", action="store_true", help="skip Fashion-MNIST")
+    ap.add_argument("--threads", type=int, default=1, help="BLAS threads for both libraries (0: library default)")
     args = ap.parse_args()
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(args.threads or None):
+        table(args)
+
+
+def table(args: argparse.Namespace) -> None:
     from sklearn.datasets import load_digits
     from sklearn.neural_network import MLPClassifier as SkClassifier
     from sklearn.neural_network import MLPRegressor as SkRegressor
 
     from mlplab import MLPClassifier, MLPRegressor
 
-    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
-    print("| setting | dtype | weights: max rel. diff | loss_curve_: max rel. diff | n_iter_, t_ equal "
-          "| scikit-learn s | mlplab s | speed-up |")
+    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}; BLAS threads: "
+          f"{args.threads or 'library default'}\n")
+    print("| setting | dtype (mlplab / scikit-learn) | weights: max rel. diff | loss_curve_: max rel. diff "
+          "| n_iter_, t_ equal | scikit-learn s | mlplab s | speed-up |")
     print("|---|---|---|---|---|---|---|---|")
     X, digit = load_digits(return_X_y=True)
     X = X / 16.0
@@ -90,7 +103,7 @@ def main() -> None:
         target = setting.pop("target", "classes")
         params = {"random_state": 0} | setting | ({"max_iter": 30} if args.quick else {})
         classes = (MLPRegressor, SkRegressor) if target == "regression" else (MLPClassifier, SkClassifier)
-        print(compare(name, *classes, params, X, targets[target]), flush=True)
+        print(compare(name, *classes, params, X, targets[target])[0], flush=True)
     if args.quick or args.no_fashion:
         return
     from mlplab.data import load_dataset
@@ -98,10 +111,12 @@ def main() -> None:
     ds = load_dataset("fashion-mnist")
     params = dict(hidden_layer_sizes=(256, 128), solver="adam", max_iter=20, random_state=0)
     X64 = ds.X.reshape(len(ds.X), -1) / 255.0
-    print(compare("Fashion-MNIST 784-256-128-10 adam, 20 epochs", MLPClassifier, SkClassifier, params, X64, ds.y),
-          flush=True)
-    X32 = X64.astype(np.float32)
-    print(compare("Fashion-MNIST, float32 input", MLPClassifier, SkClassifier, params, X32, ds.y), flush=True)
+    row, sk_fit = compare("Fashion-MNIST 784-256-128-10 adam, 20 epochs", MLPClassifier, SkClassifier, params, X64,
+                          ds.y)
+    print(row, flush=True)
+    row, _ = compare("Fashion-MNIST, mlplab dtype=float32", MLPClassifier, SkClassifier, params, X64, ds.y,
+                     theirs=sk_fit, ours_params={"dtype": "float32"})
+    print(row, flush=True)
     print(f"\nload average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
