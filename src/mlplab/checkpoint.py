@@ -12,17 +12,17 @@ later permutation and dropout mask is the one the uninterrupted run would have d
 
 from __future__ import annotations
 
-import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from mlplab import __version__
+from mlplab.config import RunConfig, is_int
 from mlplab.errors import ConfigError, ModelFileError
 from mlplab.modelfile import (
-    _is_int,
     check_architecture,
     expect_tensors,
     param_shapes,
@@ -95,7 +95,7 @@ def load_checkpoint(directory: str | os.PathLike) -> Checkpoint:
         if not isinstance(meta.get(key), kind):
             raise ModelFileError(f"{name}: missing or invalid {key!r}")
     epoch, every = meta.get("epoch"), meta.get("every")
-    if not _is_int(epoch) or epoch < 0 or not (every is None or (_is_int(every) and every >= 1)):
+    if not is_int(epoch) or epoch < 0 or not (every is None or (is_int(every) and every >= 1)):
         raise ModelFileError(f"{name}: invalid epoch {epoch!r} or interval {every!r}")
     return Checkpoint(path, meta["config"], epoch, every, meta, tensors)
 
@@ -113,40 +113,11 @@ class CheckpointEvery:
             save_checkpoint(self.directory, self.config_json, trainer, self.every)
 
 
-def resume_plan(directory: str | os.PathLike):
+def resume_plan(directory: str | os.PathLike) -> tuple[RunConfig, Callable[[MLP, Trainer], None], int | None]:
     """(RunConfig, setup(net, trainer), interval) to continue the run checkpointed in ``directory``."""
-    from mlplab.runner import RunConfig
-
     ckpt = load_checkpoint(directory)
     try:
         config = RunConfig.from_json(ckpt.config)
-    except (TypeError, ValueError) as e:
-        raise ModelFileError(f"checkpoint {ckpt.path}: invalid run configuration ({e})") from None
-    _check_config_types(ckpt.path, config)
+    except ConfigError as e:
+        raise ModelFileError(f"checkpoint {ckpt.path}: {e}") from None
     return config, ckpt.restore, ckpt.every
-
-
-OPTIONAL = {"n_samples", "patience", "batch_size", "data_dir", "label_column"}
-
-
-def _check_config_types(path: Path, config) -> None:
-    """Each stored setting has the type of its default (a hostile file must not reach the trainer)."""
-    from dataclasses import fields
-
-    defaults = type(config)()
-    for f in fields(config):
-        v, d = getattr(config, f.name), getattr(defaults, f.name)
-        if f.name == "hidden":
-            ok = all(_is_int(h) and h >= 1 for h in v)
-        elif v is None:
-            ok = f.name in OPTIONAL
-        elif isinstance(d, bool):
-            ok = isinstance(v, bool)
-        elif f.name in ("n_samples", "patience", "batch_size", "epochs", "seed"):
-            ok = _is_int(v)
-        elif isinstance(d, int | float):
-            ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-        else:
-            ok = isinstance(v, str) or (f.name == "label_column" and _is_int(v))
-        if not ok:
-            raise ModelFileError(f"checkpoint {path}: invalid setting {f.name} = {v!r}")

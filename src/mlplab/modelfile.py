@@ -41,7 +41,8 @@ from safetensors.numpy import save_file as st_save_file
 
 from mlplab import __version__
 from mlplab.atomic import atomic_path
-from mlplab.data.encoding import CATEGORICAL, IMPUTE, Imputer, TableEncoding
+from mlplab.config import RunConfig, is_int
+from mlplab.data.encoding import Imputer, TableEncoding
 from mlplab.data.split import Standardizer
 from mlplab.errors import ConfigError, ModelFileError
 from mlplab.network import MLP
@@ -121,9 +122,9 @@ def _check_entries(name: str, header: dict, data_len: int) -> None:
         if dtype not in DTYPE_CODES:
             raise ModelFileError(f"{name}: tensor {key!r} has unsupported dtype {dtype!r}")
         if not (isinstance(shape, list) and len(shape) <= 8
-                and all(_is_int(d) and 0 <= d <= MAX_PARAMS for d in shape)):
+                and all(is_int(d) and 0 <= d <= MAX_PARAMS for d in shape)):
             raise ModelFileError(f"{name}: tensor {key!r} has an invalid shape {shape!r}")
-        if not (isinstance(offsets, list) and len(offsets) == 2 and all(_is_int(o) for o in offsets)):
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(is_int(o) for o in offsets)):
             raise ModelFileError(f"{name}: tensor {key!r} has invalid data offsets {offsets!r}")
         begin, end = offsets
         nbytes = math.prod(shape) * np.dtype(DTYPE_CODES[dtype]).itemsize
@@ -137,10 +138,6 @@ def _check_entries(name: str, header: dict, data_len: int) -> None:
     for (_, e1), (b2, _) in zip(ranges, ranges[1:], strict=False):
         if b2 < e1:
             raise ModelFileError(f"{name}: tensor data ranges overlap")
-
-
-def _is_int(x) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
 
 
 def expect_tensors(name: str, tensors: dict[str, np.ndarray], expected: dict[str, tuple[tuple, str]]) -> None:
@@ -178,7 +175,7 @@ def check_architecture(name: str, arch) -> dict:
         raise ModelFileError(f"{name}: architecture is missing or not an object")
     sizes = arch.get("sizes")
     if not (isinstance(sizes, list) and 2 <= len(sizes) <= MAX_LAYERS
-            and all(_is_int(s) and 1 <= s <= MAX_LAYER_SIZE for s in sizes)):
+            and all(is_int(s) and 1 <= s <= MAX_LAYER_SIZE for s in sizes)):
         raise ModelFileError(f"{name}: invalid layer sizes {sizes!r}")
     if sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False)) > MAX_PARAMS:
         raise ModelFileError(f"{name}: absurd network size {sizes}")
@@ -190,7 +187,7 @@ def check_architecture(name: str, arch) -> dict:
         "dtype": lambda v: v in ("float32", "float64"),
         "dropout": lambda v: isinstance(v, int | float) and 0 <= v < 1,
         "init_scale": lambda v: isinstance(v, int | float) and math.isfinite(v),
-        "seed": lambda v: v is None or _is_int(v),
+        "seed": lambda v: v is None or is_int(v),
     }
     for key, ok in checks.items():
         if key not in arch or not ok(arch[key]):
@@ -293,7 +290,7 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     if meta.get("format") != MODEL_FORMAT:
         raise ModelFileError(f"{name}: not an mlplab model (format {meta.get('format')!r})")
     version = meta.get("format_version")
-    if not _is_int(version) or not 1 <= version <= FORMAT_VERSION:
+    if not is_int(version) or not 1 <= version <= FORMAT_VERSION:
         raise ModelFileError(f"{name}: unsupported format version {version!r} (this mlplab reads ≤ {FORMAT_VERSION})")
     arch = check_architecture(name, meta.get("architecture"))
     n_x, n_y = arch["sizes"][0], arch["sizes"][-1]
@@ -311,7 +308,7 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     class_names = _check_class_names(name, meta.get("class_names"), task, arch["output"], n_y)
     image_shape = meta.get("image_shape")
     if image_shape is not None:
-        if not (isinstance(image_shape, list) and image_shape and all(_is_int(d) and d >= 1 for d in image_shape)
+        if not (isinstance(image_shape, list) and image_shape and all(is_int(d) and d >= 1 for d in image_shape)
                 and math.prod(image_shape) == n_x):
             raise ModelFileError(f"{name}: image_shape {image_shape!r} does not match {n_x} inputs")
         image_shape = tuple(image_shape)
@@ -372,24 +369,12 @@ def _check_target_scaler(name: str, ts, task: str, output: str, n_y: int) -> Sta
     return Standardizer(np.array(ts["mean"], np.float64), np.array(ts["std"], np.float64))
 
 
-def _check_split(name: str, split) -> None:
-    """The stored data/split settings that ``mlplab evaluate`` reads must have usable types and ranges."""
-    number = (int, float)
-    ok = isinstance(split, dict) and all((
-        isinstance(split.get("dataset"), str | None),
-        _is_int(split.get("seed", 0)),
-        isinstance(split.get("val_fraction", 0.2), number) and 0 <= split.get("val_fraction", 0.2) < 1,
-        isinstance(split.get("test_fraction", 0.2), number) and 0 <= split.get("test_fraction", 0.2) < 1,
-        split.get("n_samples") is None or (_is_int(split.get("n_samples")) and split["n_samples"] >= 1),
-        isinstance(split.get("noise", 0.1), number),
-        isinstance(split.get("data_dir"), str | None),
-        isinstance(split.get("label_column"), str | int | None),
-        split.get("task", "auto") in ("auto", "classification", "regression"),
-        split.get("categorical", "auto") in CATEGORICAL,
-        split.get("impute", "error") in IMPUTE,
-    ))
-    if not ok:
-        raise ModelFileError(f"{name}: invalid split settings")
+def _check_split(name: str, split: object) -> None:
+    """The stored run settings that ``mlplab evaluate`` rebuilds the test split from must form a valid RunConfig."""
+    try:
+        RunConfig.from_json(split)
+    except ConfigError as e:
+        raise ModelFileError(f"{name}: invalid split settings ({e})") from None
 
 
 def _check_class_names(name: str, names, task: str, output: str, n_y: int) -> list[str] | None:

@@ -7,69 +7,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from mlplab.config import RunConfig
 from mlplab.data import Dataset, Splits, Standardizer, load_dataset, split
 from mlplab.data.split import standardize_targets
-from mlplab.errors import ConfigError
 from mlplab.metrics import regression_metrics
 from mlplab.network import MLP
 from mlplab.registry import make_optimizer
 from mlplab.train import EpochRecord, Trainer
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything that defines a run. The defaults are the lab's network on the circles set."""
-
-    dataset: str = "circles"
-    n_samples: int | None = None  # toy sets only (default 1000)
-    noise: float = 0.1  # toy sets only
-    hidden: tuple[int, ...] = (10,)
-    activation: str = "tanh"
-    output: str = "softmax"
-    loss: str = "cross_entropy"
-    optimizer: str = "sgd"
-    lr: float = 0.1
-    momentum: float = 0.0
-    nesterov: bool = False
-    weight_decay: float = 0.0
-    schedule: str = "constant"
-    batch_size: int | None = 10  # None: full batch
-    epochs: int = 100
-    patience: int | None = None
-    init: str = "auto"
-    init_scale: float = 0.3
-    dropout: float = 0.0
-    seed: int = 0
-    dtype: str = "float32"
-    val_fraction: float = 0.2
-    test_fraction: float = 0.2
-    data_dir: str | None = None
-    label_column: str | None = None  # CSV: name or index; several ("y1,y2") make a multi-target regression
-    task: str = "auto"  # auto (what the labels say), classification, or regression
-    categorical: str = "auto"  # tables: text columns one-hot (auto: columns with no number; onehot; error)
-    impute: str = "error"  # tables: missing cells refused (error) or filled with the training mean/median
-
-    def as_json(self) -> dict:
-        d = asdict(self)
-        d["hidden"] = list(self.hidden)
-        d["batch_size"] = "full" if self.batch_size is None else self.batch_size
-        return d
-
-    @classmethod
-    def from_json(cls, d: dict) -> RunConfig:
-        known = {f.name for f in fields(cls)}
-        d = {k: v for k, v in d.items() if k in known}
-        d["hidden"] = tuple(d.get("hidden", (10,)))
-        if d.get("batch_size") == "full":
-            d["batch_size"] = None
-        return cls(**d)
-
-    def with_(self, **changes) -> RunConfig:
-        return replace(self, **changes)
 
 
 @dataclass
@@ -149,8 +97,6 @@ def for_task(config: RunConfig, task: str) -> RunConfig:
 
 def build(config: RunConfig, n_x: int, n_y: int) -> tuple[MLP, Trainer]:
     """The network, optimizer and trainer a configuration describes."""
-    if any(h < 1 for h in config.hidden):
-        raise ConfigError(f"hidden sizes must be ≥ 1; got {list(config.hidden)}")
     net = MLP(
         [n_x, *config.hidden, n_y], config.activation, config.output, config.loss,
         init=config.init, init_scale=config.init_scale, dropout=config.dropout, seed=config.seed,

@@ -11,6 +11,7 @@ import click
 import numpy as np
 
 from mlplab.atomic import write_json, write_text
+from mlplab.config import RunConfig
 from mlplab.errors import ConfigError, DataError
 from mlplab.modelfile import LoadedModel, load_model
 from mlplab.registry import n_classes
@@ -56,16 +57,16 @@ def _test_split(model: LoadedModel, dataset: str | None, data_dir: str | None) -
     """Raw test rows and targets, split with the settings stored in the model."""
     from mlplab.data import load_dataset, split
 
-    stored = model.split or {}
-    spec = dataset or stored.get("dataset")
+    raw = model.split or {}
+    stored = RunConfig.from_json(raw)  # checked when the model was loaded; absent settings take their defaults
+    spec = dataset or raw.get("dataset")
     if not spec:
         raise ConfigError("the model file does not name its training dataset; pass --dataset")
-    same = spec == stored.get("dataset")
-    seed = int(stored.get("seed", 0))
-    ds = load_dataset(spec, n_samples=stored.get("n_samples") if same else None, noise=stored.get("noise", 0.1),
-                      seed=seed, data_dir=data_dir or stored.get("data_dir"),
-                      label_column=stored.get("label_column"), task=stored.get("task") or model.task,
-                      categorical=stored.get("categorical"), impute=stored.get("impute"), encoding=model.encoding)
+    same = spec == stored.dataset
+    ds = load_dataset(spec, n_samples=stored.n_samples if same else None, noise=stored.noise,
+                      seed=stored.seed, data_dir=data_dir or stored.data_dir,
+                      label_column=stored.label_column, task=raw.get("task") or model.task,
+                      categorical=stored.categorical, impute=stored.impute, encoding=model.encoding)
     if ds.n_features != model.n_features:
         raise DataError(f"dataset {spec!r} has {ds.n_features} features but the model takes {model.n_features}")
     if ds.task != model.task:
@@ -73,10 +74,9 @@ def _test_split(model: LoadedModel, dataset: str | None, data_dir: str | None) -
     if model.task == "classification" and ds.class_names and model.class_names and ds.class_names != model.class_names:
         raise DataError(f"dataset {spec!r} has classes {ds.class_names} but the model was trained on "
                         f"{model.class_names}")
-    splits, _ = split(ds, float(stored.get("val_fraction", 0.2)), float(stored.get("test_fraction", 0.2)),
-                      seed=seed, scale=False, dtype="float64")
+    splits, _ = split(ds, stored.val_fraction, stored.test_fraction, seed=stored.seed, scale=False, dtype="float64")
     if len(splits.X_test) == 0:
-        raise DataError(f"dataset {spec!r} has no test rows with test_fraction {stored.get('test_fraction')}")
+        raise DataError(f"dataset {spec!r} has no test rows with test_fraction {stored.test_fraction}")
     return splits.X_test, splits.y_test, ds.name
 
 

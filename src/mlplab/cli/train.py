@@ -9,9 +9,11 @@ import click
 from mlplab.atomic import write_json
 from mlplab.cli import display
 from mlplab.cli.options import BATCH, HIDDEN, NONNEG, POSITIVE
+from mlplab.config import RunConfig
+from mlplab.data.registry import TASKS
 from mlplab.presets import DESCRIPTIONS, PRESETS
 from mlplab.registry import ACTIVATIONS, INITS, LOSSES, OPTIMIZERS, OUTPUTS, SCHEDULES
-from mlplab.runner import RunConfig, RunResult, run
+from mlplab.runner import RunResult, run
 
 D = RunConfig()
 
@@ -47,7 +49,7 @@ TRAIN_OPTIONS = [
     _opt("--label-column", multiple=True,
          help="Tables: the label column, by header name or 0-based index; several (y1,y2 or the flag "
               "repeated) are the targets of a multi-target regression. [default: last]"),
-    _opt("--task", type=click.Choice(["auto", "classification", "regression"]), key="task",
+    _opt("--task", type=click.Choice(list(TASKS)), key="task",
          help="auto: text or integer labels are classes, fractional numbers regression targets; regression "
               "also implies --output identity --loss mse (targets standardised for training, scores in their "
               "own units)."),
