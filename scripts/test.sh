@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: lint, then pytest on two workers. Installs Fashion-MNIST and Chromium (for the playground's
-# browser tests) from Debian when root.
+# The whole test suite: ruff, lint-imports, then pytest on two workers. Installs Fashion-MNIST and Chromium (for the
+# playground's browser tests) from Debian when root.
 MLPLAB_EXTRAS=test source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
 cd "$ROOT"
 if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -15,7 +15,9 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
     || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1; }) \
     || echo "mlplab: could not install chromium; the playground's browser tests will fail" >&2
 fi
-lint=0
-ruff check . || lint=$?
-python -m pytest -n 2 "$@"
-if [ "$lint" -ne 0 ]; then echo "mlplab: ruff found problems (see above)" >&2; exit "$lint"; fi
+# In order: lint, the import contract, the tests. Every step runs; any failure fails the script.
+failed=()
+ruff check . || failed+=(ruff)
+lint-imports || failed+=(lint-imports)
+python -m pytest -n 2 "$@" || failed+=(pytest)
+if [ "${#failed[@]}" -ne 0 ]; then echo "mlplab: failed: ${failed[*]} (see above)" >&2; exit 1; fi

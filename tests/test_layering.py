@@ -1,0 +1,65 @@
+"""No private name crosses a module (the import direction itself is `lint-imports`, run by scripts/test.sh).
+
+A name with a leading underscore is its module's own business: another module neither imports it
+(``from mlplab.io import _is_int``) nor reaches for it (``net._forward(...)`` outside network.py).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "mlplab"
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _defined_here(tree: ast.Module) -> set[str]:
+    """Every private name a module defines: functions, classes, variables, attributes it assigns, parameters."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            names.add(node.attr)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+    return {n for n in names if _private(n)}
+
+
+def _crossings(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    own = _defined_here(tree)
+    where = path.relative_to(SRC.parent)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("mlplab")):
+            found += [f"{where}:{node.lineno} imports {a.name} from {node.module}" for a in node.names
+                      if _private(a.name)]
+        elif isinstance(node, ast.Attribute) and _private(node.attr) and node.attr not in own:
+            base = ast.unparse(node.value)
+            if base not in ("self", "cls", "super()"):
+                found.append(f"{where}:{node.lineno} uses {base}.{node.attr}, private to another module")
+    return found
+
+
+def test_no_private_name_crosses_a_module():
+    found = [line for path in sorted(SRC.rglob("*.py")) for line in _crossings(path)]
+    assert not found, "\n".join(found)
+
+
+def test_the_scan_catches_both_kinds(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("from mlplab.modelfile import _check_split\n\ndef f(net):\n    return net._forward(1)\n")
+    global SRC
+    saved, SRC = SRC, tmp_path
+    try:
+        found = _crossings(bad)
+    finally:
+        SRC = saved
+    assert len(found) == 2 and "_check_split" in found[0] and "net._forward" in found[1]
+
