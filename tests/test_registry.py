@@ -121,3 +121,15 @@ def test_two_classes_from_one_sigmoid_output():
     assert registry.n_classes("softmax", 2) == 2
     net = MLP([2, 3, 1], output="sigmoid", loss="cross_entropy")
     assert net.targets(np.array([0, 1, 1])).tolist() == [[0.0], [1.0], [1.0]]
+
+
+def test_the_playground_offers_every_registered_choice():
+    from mlplab.playground.settings import PAGE_OPTIMIZERS, choices
+
+    page = choices()
+    assert page["activation"] == list(registry.ACTIVATIONS), "the playground's activations lag the registry"
+    assert page["init"] == list(registry.INITS), "the playground's inits lag the registry"
+    assert {o for o, _, _ in PAGE_OPTIMIZERS.values()} == set(registry.OPTIMIZERS), "page optimizers lag"
+    assert {tuple(h.split("+")) for h in page["head"]} == {k for k in registry.HEADS
+                                                             if registry.OUTPUTS[k[0]].probabilities}
+
