@@ -11,12 +11,14 @@ same loss and gradient, as scikit-learn does. The solvers live in ``sklearn_solv
 stopping rules (tol, n_iter_no_change, early_stopping, ConvergenceWarning) are here, as scikit-learn's attributes.
 
 dtype: None (the default) trains in the precision of the input, as scikit-learn does: float32 arrays in float32,
-anything else in float64, so swapping the import gives the same model. "float32" forces single precision, about
-twice as fast on large layers (BENCHMARKS.md) but no longer scikit-learn's float64 model to 1e-9.
+anything else in float64, so swapping the import gives the same model. "float32" forces single precision: faster on
+large layers (BENCHMARKS.md, "scikit-learn parity"), but no longer scikit-learn's float64 model to 1e-9.
 
 mlplab extras: ``dtype`` and ``dropout`` (probability of dropping a hidden unit while training; default 0, as
-scikit-learn has none). Not supported, with a clear error: sparse input, ``sample_weight``, loss="poisson".
-Inputs are not scaled inside the estimator (as in scikit-learn): put a StandardScaler in front in a Pipeline.
+scikit-learn has none). Pickling stores the network's weights and the solver's optimizer state as plain arrays
+(``StochasticSolver.state_dict``) and rebuilds both; there is no Trainer state to keep. Not supported, with a clear
+error: sparse input, ``sample_weight``, loss="poisson". Inputs are not scaled inside the estimator (as in
+scikit-learn): put a StandardScaler in front in a Pipeline.
 """
 
 from __future__ import annotations
