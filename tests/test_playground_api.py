@@ -166,6 +166,23 @@ def test_diverging_run_reports_one_line_and_others_carry_on(client):
     assert fixed["error"] is None and steps(client, bad, 1)["epoch"] == 1
 
 
+def test_malformed_requests_are_one_line_400s(client):
+    sid = new_session(client)
+    for body in (b"{not json", b"[1, 2]", b'{"lr": ' + b"1" * 70_000 + b"}"):
+        r = client.put(f"/api/sessions/{sid}/settings", content=body)
+        assert r.status_code == 400 and "request body" in r.json()["error"]
+    r = client.get(f"/api/sessions/{sid}/example?index=x")
+    assert r.status_code == 400 and r.json()["field"] == "example"
+    r = client.get(f"/api/sessions/{sid}/example?split=val")
+    assert r.status_code == 400 and "split must be train or test" in r.json()["error"]
+    r = client.get(f"/api/sessions/{sid}/command")
+    assert r.status_code == 400 and "train at least one epoch first" in r.json()["error"]
+    st = client.post(f"/api/sessions/{sid}/upload?name=d%C3%A4t%E6%95%B0.csv", content=GOOD_CSV.encode()).json()
+    assert st["data_name"] == "d_t_.csv"  # a plain-ASCII name, safe in a download header
+    steps(client, sid, 1)
+    assert client.get(f"/api/sessions/{sid}/model.safetensors").status_code == 200
+
+
 def test_unknown_session_is_404(client):
     for method, path in [("GET", ""), ("POST", "/step"), ("PUT", "/settings"), ("GET", "/stream"),
                          ("GET", "/model.safetensors")]:

@@ -37,6 +37,7 @@ STATIC = Path(__file__).parent / "static"
 FRAME_INTERVAL = 0.05  # seconds between frames of a stream (at most 20 per second)
 KEEPALIVE = 15.0  # seconds of silence before a stream sends a comment line
 REAP_EVERY = 2.0  # seconds between sweeps for idle and abandoned sessions
+MAX_JSON_BYTES = 64 * 1024  # settings and view changes are a few hundred bytes
 log = logging.getLogger("mlplab.playground")
 SETTING_FIELDS = {name.replace("_", "-") for name in ps.Settings.__dataclass_fields__} | {"lr", "learning-rate"}
 FIELD_ALIASES = {"lr": "learning-rate"}
@@ -82,7 +83,11 @@ def api(default_field: str = "play") -> Callable[[Handler], Handler]:
 
 
 async def _json(request: Request) -> dict:
-    body = await request.body()
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_JSON_BYTES:
+            raise MlplabError(f"request body is larger than {MAX_JSON_BYTES // 1024} KB")
     if not body:
         return {}
     try:

@@ -221,7 +221,7 @@ def train_command(config: RunConfig, epochs: int, data_name: str | None = None,
 
 
 def display_name(filename: str) -> str:
-    """A safe file name for an upload: its base name, only ordinary characters, ending in .csv."""
+    """A safe file name for an upload: its base name in plain ASCII letters, digits, '-', '_', '.', ending in .csv."""
     stem = Path(filename or "data.csv").name
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in stem).strip("._") or "data"
+    safe = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "-_." else "_" for ch in stem).strip("._") or "data"
     return safe if safe.lower().endswith((".csv", ".tsv")) else safe + ".csv"
