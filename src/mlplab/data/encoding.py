@@ -297,9 +297,10 @@ def _targets(table: RawTable, i: int) -> np.ndarray:
 
 def _no_missing_label(table: RawTable, i: int) -> None:
     """A label cell that Arrow read as missing: empty ("empty label") or a NaN/NA marker (not finite)."""
-    if table.columns[i].null_count == 0:
+    col = table.columns[i]
+    if is_numeric_type(col.type) and col.null_count == 0:
         return
-    missing = first(null_mask(table.columns[i]))
+    missing = first(null_mask(col if is_numeric_type(col.type) else as_text(col)))
     if missing is None:
         return
     where, text = table.cell(missing, i)

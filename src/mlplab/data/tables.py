@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,7 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 FEATHER_SUFFIXES = (".feather", ".arrow", ".ipc")
 TABLE_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES + FEATHER_SUFFIXES
 HEAD_BYTES = 1 << 16  # the first 64 KiB decide delimiter and header
+SAMPLE_BYTES = 1 << 20  # the first MiB decides the column types (a later surprise: a second, inferring read)
 # what a CSV cell may hold to count as a missing value (only with --impute; otherwise each is an error)
 MISSING = ("", "NA", "N/A", "NaN", "nan", "NULL", "null", "None")
 NUMBER = r"^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|infinity|nan)$"
@@ -190,11 +192,20 @@ def read_csv(path: Path, header: bool | None = None, labels_by_name: list[str] |
     read = pa_csv.ReadOptions(column_names=[f"c{i}" for i in range(width)], skip_rows=skip,
                               block_size=1 << 22)
     parse = pa_csv.ParseOptions(delimiter=delim, invalid_row_handler=invalid)
-    convert = pa_csv.ConvertOptions(null_values=list(MISSING), strings_can_be_null=True,
+    # only empty cells are null at parse time (other markers, NA…, are recognised later, on text columns):
+    # every extra null marker slows Arrow's number parsing
+    convert = pa_csv.ConvertOptions(null_values=[""], strings_can_be_null=True,
                                     true_values=["\0"], false_values=["\0"], timestamp_parsers=[])
     table = RawTable(path, names, header, [], "csv", delim, skip, first_no)
     try:
-        arrow = pa_csv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+        try:  # streaming with the types of a sample: as fast as typed parsing, half the peak memory of read_csv
+            types = _sample_types(path, read, parse, convert)
+            bad_rows.clear()
+            typed = pa_csv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True)
+            arrow = pa_csv.open_csv(path, read_options=read, parse_options=parse, convert_options=typed).read_all()
+        except pa.ArrowInvalid:  # e.g. a column of numbers with text further down: infer types over every block
+            bad_rows.clear()
+            arrow = pa_csv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
     except (pa.ArrowInvalid, pa.ArrowException) as e:
         _utf8_check(path)
         raise DataError(f"{path}: CSV syntax error: {' '.join(str(e).split())}") from None
@@ -202,6 +213,22 @@ def read_csv(path: Path, header: bool | None = None, labels_by_name: list[str] |
         raise _ragged(table, width, first_no)
     table.columns = [_as_text_if_binary(arrow.column(i), path) for i in range(width)]
     return table
+
+
+def _sample_types(path: Path, read, parse, convert) -> dict[str, pa.DataType]:
+    """Column types Arrow infers on the first ``SAMPLE_BYTES`` of the file: int64, float64, or as inferred."""
+    with open(path, "rb") as f:
+        sample = f.read(SAMPLE_BYTES)
+        if f.read(1):
+            sample = sample[: sample.rfind(b"\n") + 1]
+    schema = pa_csv.read_csv(io.BytesIO(sample), read_options=read, parse_options=parse,
+                             convert_options=convert).schema
+    types = {}
+    for fld in schema:
+        t = fld.type
+        types[fld.name] = (pa.int64() if pa.types.is_integer(t) else pa.float64() if pa.types.is_floating(t)
+                           else pa.string() if pa.types.is_null(t) else t)
+    return types
 
 
 def _as_text_if_binary(col: pa.ChunkedArray, path: Path) -> pa.ChunkedArray:
@@ -311,10 +338,12 @@ def as_float(col: pa.ChunkedArray) -> np.ndarray:
 
 
 def as_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Any column as trimmed strings (missing cells stay null)."""
+    """Any column as trimmed strings; empty cells and the ``MISSING`` markers (NA, NaN, NULL…) become null."""
     if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
         col = col.cast(pa.string())
-    return pc.utf8_trim_whitespace(col)
+    text = pc.utf8_trim_whitespace(col)
+    marker = pc.is_in(text, value_set=pa.array(MISSING, pa.string()))
+    return pc.if_else(marker, pa.scalar(None, pa.string()), text)
 
 
 def numeric_mask(text: pa.ChunkedArray) -> np.ndarray:
