@@ -148,19 +148,22 @@ class TableEncoding:
                 errors.append(e)
                 sources.append(np.zeros(table.n_rows))
             owner += [i] * code.width
-        X = assemble(sources, table.n_rows, self.n_features)
-        errors += cell_problems(table, X, owner, missing_ok)
+        X, finite = assemble(sources, table.n_rows, self.n_features)
+        if not finite:
+            errors += cell_problems(table, X, owner, missing_ok)
         if errors:
             raise min(errors, key=lambda e: e.row).located()
         return X
 
 
-def assemble(sources: list, n: int, width: int) -> np.ndarray:
-    """Stack Arrow columns and NumPy arrays (N,) or (N, k) side by side into a new C-ordered float64 (N, width).
+def assemble(sources: list, n: int, width: int) -> tuple[np.ndarray, bool]:
+    """Stack Arrow columns and NumPy arrays (N,) or (N, k) side by side into a new C-ordered float64 (N, width);
+    also whether every value is finite (checked block by block, while the block is in cache).
 
     Arrow columns read together share their chunk boundaries: X is filled one chunk of rows at a time.
     """
     X = np.empty((n, width), dtype=np.float64)
+    finite = True
     arrow = [s for s in sources if isinstance(s, pa.ChunkedArray)]
     bounds = np.cumsum([0, *(len(c) for c in arrow[0].chunks)]) if arrow else np.array([0, n])
     if any(len(c.chunks) != len(bounds) - 1 or any(len(k) != b - a for k, a, b in
@@ -180,14 +183,13 @@ def assemble(sources: list, n: int, width: int) -> np.ndarray:
                 else:
                     block[:, j : j + piece.shape[1]] = piece
                     j += piece.shape[1]
-    return X
+            finite = finite and bool(np.isfinite(block).all())
+    return X, finite
 
 
 def cell_problems(table: RawTable, X: np.ndarray, owner: list[int], missing_ok: bool) -> list[CellError]:
     """The first infinite value of each column, and its first missing cell unless ``missing_ok``."""
     out: list[CellError] = []
-    if np.isfinite(X).all():
-        return out
     for j in range(X.shape[1]):
         col, i = X[:, j], owner[j]
         inf = first(np.isinf(col))
