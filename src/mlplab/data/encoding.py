@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mlplab.data.tables import (
+    BLOCK_ROWS,
     CellError,
     RawTable,
     array_values,
@@ -39,7 +40,6 @@ from mlplab.errors import ConfigError, DataError
 
 CATEGORICAL = ("auto", "onehot", "error")
 IMPUTE = ("error", "mean", "median")
-BLOCK_ROWS = 2048  # rows assembled at a time: 2048 × 50 float64 stay in a core's cache
 MAX_CATEGORIES = 1000  # a "categorical" column with more distinct texts is almost surely not one
 
 
@@ -109,8 +109,10 @@ class TableEncoding:
             raise ConfigError(f"categorical must be one of {', '.join(CATEGORICAL)}; got {categorical!r}")
         codes = []
         for i in cols:
-            col, cats = table.columns[i], None
-            if not is_numeric_type(col.type) and categorical != "error":
+            cats = None
+            if table.columns[i] is not None and not is_numeric_type(table.columns[i].type) \
+                    and categorical != "error":
+                col = table.column(i)
                 text = as_text(col)
                 present = ~null_mask(text)
                 numbers = numeric_mask(text)
@@ -132,27 +134,43 @@ class TableEncoding:
         cells, the one first in the file. Numeric columns are copied straight from Arrow's buffers, a block of
         rows at a time (cache-friendly); text columns go through Arrow's compute kernels.
         """
+        owner = [i for code, i in zip(self.columns, cols, strict=True) for _ in range(code.width)]
+        dense = [table.dense_index.get(i) for i in cols]
+        if table.dense is not None and all(k is not None for k in dense) \
+                and all(c.categories is None for c in self.columns):
+            return self._from_dense(table, dense, owner, missing_ok)
         sources: list[pa.ChunkedArray | np.ndarray] = []
-        owner: list[int] = []  # the table column behind each feature column
         errors: list[CellError] = []  # the first bad cell of each column; the earliest row is reported
-        for code, i in zip(self.columns, cols, strict=True):
-            col = table.columns[i]
+        for code, i, k in zip(self.columns, cols, dense, strict=True):
             try:
                 if code.categories is not None:
                     sources.append(one_hot(table, i, code.categories))
-                elif is_numeric_type(col.type) and not pa.types.is_null(col.type):
-                    sources.append(col)
+                elif k is not None:
+                    sources.append(table.dense[:, k])
+                elif is_numeric_type(table.columns[i].type) and not pa.types.is_null(table.columns[i].type):
+                    sources.append(table.columns[i])
                 else:
                     sources.append(text_numbers(table, i))
             except CellError as e:
                 errors.append(e)
                 sources.append(np.zeros(table.n_rows))
-            owner += [i] * code.width
         X, finite = assemble(sources, table.n_rows, self.n_features)
         if not finite:
             errors += cell_problems(table, X, owner, missing_ok)
         if errors:
             raise min(errors, key=lambda e: e.row).located()
+        return X
+
+    @staticmethod
+    def _from_dense(table: RawTable, dense: list[int], owner: list[int], missing_ok: bool) -> np.ndarray:
+        """All-numeric features already parsed into ``table.dense``: a view when they are consecutive there
+        (the usual label-last table), else one copy of the chosen columns."""
+        lo = dense[0]
+        X = table.dense[:, lo : lo + len(dense)] if dense == list(range(lo, lo + len(dense))) else table.dense[:, dense]
+        if not table.dense_finite and not np.isfinite(X).all():
+            errors = cell_problems(table, X, owner, missing_ok)
+            if errors:
+                raise min(errors, key=lambda e: e.row).located()
         return X
 
 
@@ -204,7 +222,7 @@ def cell_problems(table: RawTable, X: np.ndarray, owner: list[int], missing_ok: 
 
 def text_numbers(table: RawTable, i: int) -> np.ndarray:
     """A column Arrow read as text, as float64 (missing cells NaN); a cell that is not a number is an error."""
-    col = table.columns[i]
+    col = table.column(i)
     if pa.types.is_null(col.type):
         return np.full(len(col), np.nan)
     text = as_text(col)
@@ -217,7 +235,7 @@ def text_numbers(table: RawTable, i: int) -> np.ndarray:
 
 def one_hot(table: RawTable, i: int, categories: list[str]) -> np.ndarray:
     """Column i's one-hot code (N, k) float64; missing cells NaN; an unknown category is an error."""
-    text = as_text(table.columns[i])
+    text = as_text(table.column(i))
     codes = pc.index_in(text, value_set=pa.array(categories, pa.string()))
     missing = null_mask(text)
     unknown = first(null_mask(codes) & ~missing)
@@ -253,7 +271,7 @@ def encode_labels(table: RawTable, cols: list[int], task: str = "auto") -> tuple
                             "(several make a regression)")
         return np.column_stack([_targets(table, i) for i in cols]), "regression", None
     i = cols[0]
-    col = table.columns[i]
+    col = table.column(i)
     _no_missing_label(table, i)
     if is_numeric_type(col.type):
         values = as_float(col)
@@ -280,7 +298,7 @@ def encode_labels(table: RawTable, cols: list[int], task: str = "auto") -> tuple
 def _targets(table: RawTable, i: int) -> np.ndarray:
     """One regression target column as float64 (N,)."""
     _no_missing_label(table, i)
-    col = table.columns[i]
+    col = table.column(i)
     if is_numeric_type(col.type):
         values = as_float(col)
     else:
@@ -299,7 +317,7 @@ def _targets(table: RawTable, i: int) -> np.ndarray:
 
 def _no_missing_label(table: RawTable, i: int) -> None:
     """A label cell that Arrow read as missing: empty ("empty label") or a NaN/NA marker (not finite)."""
-    col = table.columns[i]
+    col = table.column(i)
     if is_numeric_type(col.type) and col.null_count == 0:
         return
     missing = first(null_mask(col if is_numeric_type(col.type) else as_text(col)))
