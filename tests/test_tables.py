@@ -277,3 +277,46 @@ def test_table_settings_round_trip_through_checkpoint_and_resume(table_model, tm
         assert np.array_equal(a.net.params[k], b.net.params[k]), k
     assert a.meta["encoding"] == b.meta["encoding"] and a.meta["impute"] == b.meta["impute"]
     assert b.split["categorical"] == "onehot" and b.split["impute"] == "mean"
+
+
+def test_streamed_dense_path_gives_the_same_tables_and_errors(tmp_path, monkeypatch):
+    """Big CSVs take another path (types from a sample, numeric columns streamed into one dense block):
+    forced here on small files, it must give the same arrays, encodings and one-line errors."""
+    from mlplab.data import tables
+
+    write_csv(tmp_path / "cat.csv", make_table(missing=True))
+    rng = np.random.default_rng(0)
+    np.savetxt(tmp_path / "num.csv", np.column_stack([rng.normal(size=(300, 4)), rng.integers(0, 3, 300)]),
+               delimiter=",", fmt="%.17g", header="a,b,c,d,y", comments="")
+    np.savetxt(tmp_path / "plain.csv", rng.normal(size=(300, 3)), delimiter=";", fmt="%.6f")
+    rows = ["a,b,label"] + [f"{i},{i * 0.5},{'x' if i % 2 else 'y'}" for i in range(400)]
+    rows[301] = "300,oops,x"  # beyond the sample: the typed read fails, the inferring one locates it
+    (tmp_path / "late.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "nan.csv").write_text("a,b,c\n" + "1,2,x\n" * 50 + "3,nan,y\n")
+    (tmp_path / "ragged.csv").write_text("a,b,c\n" + "1,2,x\n" * 50 + "3,4\n")
+    cases = [("cat.csv", {"impute": "mean"}), ("cat.csv", {}), ("num.csv", {}), ("num.csv", {"label_column": "b"}),
+             ("plain.csv", {"task": "regression"}), ("late.csv", {}), ("nan.csv", {}), ("ragged.csv", {})]
+
+    def outcome(name, kw):
+        try:
+            ds = load_dataset(str(tmp_path / name), **kw)
+        except DataError as e:
+            return str(e)
+        return ds.X.copy(), ds.y.copy(), ds.task, ds.class_names, ds.meta
+
+    small = [outcome(n, kw) for n, kw in cases]
+    monkeypatch.setattr(tables, "SMALL_FILE", 0)
+    monkeypatch.setattr(tables, "SAMPLE_BYTES", 600)
+    streamed = [outcome(n, kw) for n, kw in cases]
+    assert tables.read_table(tmp_path / "num.csv").dense.shape == (300, 5)  # the streamed path was taken
+    assert tables.read_table(tmp_path / "late.csv").dense is None  # and the inferring fallback
+    for (name, _), a, b in zip(cases, small, streamed, strict=True):
+        assert type(a) is type(b), (name, a, b)
+        if isinstance(a, str):
+            assert a == b, name
+            continue
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+        assert a[2:] == b[2:], name
+    assert isinstance(small[0], tuple) and "'oops' is not a number" in small[5] and "not finite" in small[6]
+    assert "has 2 fields" in small[7]

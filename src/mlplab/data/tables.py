@@ -33,6 +33,7 @@ TABLE_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES + FEATHER_SUFFIXES
 HEAD_BYTES = 1 << 16  # the first 64 KiB decide delimiter and header
 BLOCK_ROWS = 2048  # rows copied at a time: 2048 × 50 float64 stay in a core's cache
 SAMPLE_BYTES = 1 << 20  # the first MiB decides the column types (a later surprise: a second, inferring read)
+SMALL_FILE = 8 << 20  # up to 8 MiB, one read_csv (types inferred on every block) beats sampling first
 # what a CSV cell may hold to count as a missing value (only with --impute; otherwise each is an error)
 MISSING = ("", "NA", "N/A", "NaN", "nan", "NULL", "null", "None")
 NUMBER = r"^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|infinity|nan)$"
@@ -74,8 +75,7 @@ class RawTable:
         """Column i as Arrow (a dense column is wrapped on demand; its NaN cells become null)."""
         col = self.columns[i]
         if col is None:
-            col = pa.chunked_array([pa.array(np.ascontiguousarray(self.dense[:, self.dense_index[i]]),
-                                             from_pandas=True)])
+            col = pa.chunked_array([float_array(self.dense[:, self.dense_index[i]])])
         return col
 
     def where(self, i: int) -> str:
@@ -214,11 +214,13 @@ def read_csv(path: Path, header: bool | None = None, labels_by_name: list[str] |
     table = RawTable(path, names, header, [], "csv", delim, skip, first_no)
     try:
         try:  # streaming with the types of a sample: as fast as typed parsing, half the peak memory of read_csv
+            if path.stat().st_size <= SMALL_FILE:
+                raise pa.ArrowInvalid("a small file: one inferring read")
             types, rows_per_byte = _sample_types(path, read, parse, convert)
             bad_rows.clear()
             typed = pa_csv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True)
             _stream(table, path, types, rows_per_byte, read, parse, typed)
-        except pa.ArrowInvalid:  # e.g. a column of numbers with text further down: infer types over every block
+        except pa.ArrowInvalid:  # a small file, or e.g. text further down a column of numbers: infer on every block
             bad_rows.clear()
             arrow = pa_csv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
             table.dense, table.dense_index = None, {}
@@ -380,6 +382,15 @@ def array_values(arr: pa.Array) -> np.ndarray:
     out = values.astype(np.float64)
     out[~valid] = np.nan
     return out
+
+
+def float_array(values: np.ndarray) -> pa.Array:
+    """float64 values (N,) as an Arrow array whose NaN cells are null, built from buffers (no pandas import)."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    valid = ~np.isnan(values)
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(pa.float64(), len(values), [bitmap, pa.py_buffer(values)],
+                                 null_count=int(len(values) - valid.sum()))
 
 
 def as_float(col: pa.ChunkedArray) -> np.ndarray:
