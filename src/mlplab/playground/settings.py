@@ -79,10 +79,11 @@ class Settings:
         name, with_momentum, nesterov = PAGE_OPTIMIZERS[self.optimizer]
         output, loss = self.head.split("+")
         toy = self.dataset != UPLOAD
-        if not toy and data_path is None:
+        dataset = self.dataset if toy else data_path
+        if dataset is None:
             raise ConfigError("dataset: upload a CSV file first")
         return RunConfig(
-            dataset=self.dataset if toy else data_path, n_samples=self.n_samples if toy else None,
+            dataset=dataset, n_samples=self.n_samples if toy else None,
             noise=self.noise, hidden=self.hidden, activation=self.activation, output=output, loss=loss,
             optimizer=name, lr=self.lr, momentum=self.momentum if with_momentum else 0.0, nesterov=nesterov,
             weight_decay=self.weight_decay, schedule="constant", batch_size=self.batch_size, epochs=epochs,
@@ -121,6 +122,10 @@ def _number(d: dict, key: str, lo: float, hi: float, *, lo_open: bool = False, i
     return int(value) if integer else value
 
 
+def _integer(d: dict, key: str, lo: int, hi: int) -> int:
+    return int(_number(d, key, lo, hi, integer=True))
+
+
 def _choice(d: dict, key: str, options) -> str:
     value = d[key]
     if value not in options:
@@ -157,11 +162,12 @@ def parse_settings(d: dict, base: Settings | None = None) -> Settings:
         raise ConfigError(f"{unknown[0]}: unknown setting")
     merged = {**base.as_json(), **d}
     batch = merged["batch_size"]
+    batch_size: int | None
     if isinstance(batch, str) and batch.strip().lower() == "full":
         batch_size = None
     else:
         merged["batch_size"] = batch
-        batch_size = _number(merged, "batch_size", 1, MAX_POINTS, integer=True)
+        batch_size = _integer(merged, "batch_size", 1, MAX_POINTS)
     label = merged["label_column"]
     if label is not None and not isinstance(label, str | int):
         raise ConfigError(f"label-column: expected a column name or index; got {label!r}")
@@ -169,7 +175,7 @@ def parse_settings(d: dict, base: Settings | None = None) -> Settings:
     return Settings(
         dataset=_choice(merged, "dataset", (*DATASETS, UPLOAD)),
         noise=_number(merged, "noise", 0.0, 1.0),
-        n_samples=_number(merged, "n_samples", MIN_POINTS, MAX_POINTS, integer=True),
+        n_samples=_integer(merged, "n_samples", MIN_POINTS, MAX_POINTS),
         test_fraction=_number(merged, "test_fraction", 0.1, 0.9),
         hidden=parse_hidden(merged["hidden"]),
         activation=_choice(merged, "activation", tuple(ACTIVATIONS)),
@@ -182,7 +188,7 @@ def parse_settings(d: dict, base: Settings | None = None) -> Settings:
         dropout=_number(merged, "dropout", 0.0, 0.9),
         init=_choice(merged, "init", tuple(INITS)),
         init_scale=_number(merged, "init_scale", 0.0, 10.0, lo_open=True),
-        seed=_number(merged, "seed", 0, SEED_MAX, integer=True),
+        seed=_integer(merged, "seed", 0, SEED_MAX),
         label_column=label,
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import math
+from typing import Any
 
 import numpy as np
 
@@ -41,6 +42,8 @@ def trace(net: MLP, X: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray], 
     The same operations as ``MLP.forward`` (the engine's Linear layers and activation), in fresh arrays.
     """
     x = net.as_input(X)
+    act: Any = net.act  # the activation class (layers.py): forward(z, out) in place
+    head: Any = net.head  # the output + loss class (losses.py): output(z, row) in place
     pre, post = [], []
     for l, layer in enumerate(net.layers):
         z = np.empty((x.shape[0], layer.W.shape[1]), net.dtype)
@@ -49,10 +52,10 @@ def trace(net: MLP, X: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray], 
             y_tilde = z
             break
         pre.append(z.copy())
-        net.act.forward(z, z)
+        act.forward(z, z)
         post.append(z)
         x = z
-    y_hat = net.head.output(y_tilde.copy(), np.empty(y_tilde.shape[0], net.dtype))
+    y_hat = head.output(y_tilde.copy(), np.empty(y_tilde.shape[0], net.dtype))
     return pre, post, y_tilde, y_hat
 
 
