@@ -78,17 +78,18 @@ METHODS = {"naive_s": "finite differences", "no_reuse_s": "chain rule without re
 
 def fit(x, t) -> dict:
     """Non-negative least squares on relative errors, t = a + b·x + c·x² with a, b, c ≥ 0 (a cost cannot
-    shrink with size), and the share of the smallest and largest time that the intercept a (fixed overhead)
-    and the quadratic term explain."""
+    shrink with size), and the share of the fitted time at the smallest and largest x that the intercept a
+    (fixed overhead) and the quadratic term explain."""
     from scipy.optimize import nnls
 
     x, t = np.asarray(x, float), np.asarray(t, float)
     A = np.column_stack([np.ones_like(x), x, x**2])
     (a, b, c), _ = nnls(A / t[:, None], np.ones_like(t))
     lin_b, lin_a = np.polyfit(x, t, 1, w=1 / t)
+    lo, hi = a + b * x[0] + c * x[0] ** 2, a + b * x[-1] + c * x[-1] ** 2  # the fit at both ends
     return {"a": float(a), "b": float(b), "c": float(c), "linear_a": float(lin_a), "linear_b": float(lin_b),
-            "overhead_share_smallest": float(max(a, 0) / t[0]), "overhead_share_largest": float(max(a, 0) / t[-1]),
-            "quadratic_share_largest": float(max(c, 0) * x[-1] ** 2 / t[-1])}
+            "overhead_share_smallest": float(a / lo), "overhead_share_largest": float(a / hi),
+            "quadratic_share_largest": float(c * x[-1] ** 2 / hi)}
 
 
 def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = None) -> Result:

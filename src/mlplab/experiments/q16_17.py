@@ -118,6 +118,7 @@ def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = No
                 ax.plot([-lim, lim], [-lim, lim], "k:", lw=1)
                 ax.set(title=f"∇ {k}", xlabel="autograd" if auto else "engine", ylabel="derived formula")
             fig.suptitle(title)
+            fig.tight_layout()
             plots.save(fig, path)
         return _draw
 

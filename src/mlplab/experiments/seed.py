@@ -58,8 +58,8 @@ TITLES = {
     "Q10": "Batch, mini-batch and online gradient descent", "Q11": "The learning rate",
     "Q12": "Cost of the gradient: naive against backprop", "Q13": "What backprop needs from the architecture",
     "Q14": "SoftMax + cross-entropy simplifies", "Q15": "The gradient ∂l/∂ỹ = ŷ − y",
-    "Q16": "The output layer's gradients ∇_{W_y} l, ∇_{b_y} l",
-    "Q17": "Through the hidden layer: ∇_{h̃} l, ∇_{W_h} l, ∇_{b_h} l",
+    "Q16": "The output layer's gradients: l with respect to W_y and b_y",
+    "Q17": "Through the hidden layer: l with respect to h̃, W_h and b_h",
 }
 
 LAB_EXPECTS = {
