@@ -141,6 +141,8 @@ def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = No
             ax.set(yscale="log", ylabel="training loss")
         axes[0].set(xlabel="examples seen", xscale="log", title=f"against examples seen ({len(seeds)} seeds)")
         axes[1].set(xlabel="seconds (this engine; noisy: shared machine)", xscale="log", title="against wall time")
+        for ax in axes[:2]:
+            ax.xaxis.set_minor_formatter(plots.plt.NullFormatter())
         axes[0].legend(fontsize=8)
         for e in ends:
             axes[2].plot(np.linspace(1, gd_epochs, len(e["curve"])), e["curve"], label=f"seed {e['seed']}: {e['kind']}")

@@ -142,7 +142,7 @@ def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = No
     for d in datasets:
         p = per[d]
         parts.append(
-            f"{d} ({len(seeds[d])} seeds, {p['steps'][0]}–{p['steps'][-1]} gradient steps at every N, fixed test set): "
+            f"{d} ({len(seeds[d])} seeds, {steps_text(p['steps'])} gradient steps at every N, fixed test set): "
             f"test accuracy {pm_pct(p, 0)} at N = {p['N'][0]} → {pm_pct(p, -1)} at N = {p['N'][-1]} (Spearman ρ "
             f"{p['spearman_accuracy']:.2f} over all N), train–test gap {pct(p['gap_mean'][0])} → "
             f"{pct(p['gap_mean'][-1])} (ρ {p['spearman_gap']:.2f}), seconds per epoch ∝ "
@@ -164,3 +164,8 @@ def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = No
 
 def pm_pct(p: dict, i: int) -> str:
     return f"{100 * p['test_accuracy_mean'][i]:.1f} ± {100 * p['test_accuracy_sd'][i]:.1f} %"
+
+
+def steps_text(steps: list[int]) -> str:
+    """'1536' when every N made the same number of steps, else 'a–b'."""
+    return str(steps[0]) if steps[0] == steps[-1] else f"{steps[0]}–{steps[-1]}"
