@@ -102,6 +102,14 @@ def screenshot(url: str, path: str) -> None:
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(url)
         page.wait_for_function("!document.getElementById('play').disabled")
+        # first a linear network (Q3: it cannot separate the circles), kept on the chart as an earlier run
+        page.get_by_test_id("activation").select_option("identity")
+        page.wait_for_function("document.querySelector('#status').textContent.startsWith('paused')")
+        page.get_by_role("button", name="Play").click()
+        page.wait_for_function("parseInt(document.querySelector('[data-testid=epoch]').textContent) >= 40")
+        page.get_by_role("button", name="Pause").click()
+        page.get_by_test_id("activation").select_option("tanh")
+        page.wait_for_function("document.querySelector('[data-testid=epoch]').textContent === '0'")
         page.get_by_role("button", name="Play").click()
         page.wait_for_function("parseFloat(document.querySelector('[data-testid=test-accuracy]').textContent) >= 0.97",
                                timeout=60_000)

@@ -247,7 +247,7 @@ def test_frame_pictures_and_views(client):
     f = client.get(f"/api/sessions/{sid}/frame").json()
     assert f["epoch"] == 3 and f["boundary"]["n"] ** 2 == len(np.frombuffer(
         __import__("base64").b64decode(f["boundary"]["class"]), np.uint8))
-    assert len(f["neurons"]) == 6 + 5 and f["network"]["sizes"] == [2, 6, 5, 2]
+    assert len(f["neurons"]) == 6 + 5 + 2 and f["network"]["sizes"] == [2, 6, 5, 2]  # hidden units, then ŷ_k
     client.put(f"/api/sessions/{sid}/view", json={"gradients": True})
     g = client.get(f"/api/sessions/{sid}/frame").json()["network"]
     assert np.shape(g["grad_weights"][1]) == (6, 5)

@@ -89,8 +89,8 @@ def boundary(net: MLP, scaler, ext: list[float], n: int = GRID) -> dict:
 
 
 def neuron_maps(net: MLP, scaler, ext: list[float], n: int = NEURON_GRID) -> list[dict]:
-    """Each shown hidden unit's activation h over the input plane, as int8 of value / scale."""
-    _, post, _, _ = trace(net, scaler.transform(grid(ext, n), net.dtype))
+    """Each shown hidden unit's activation h, then each output ŷ_k, over the input plane, as int8 of value / scale."""
+    _, post, _, y_hat = trace(net, scaler.transform(grid(ext, n), net.dtype))
     maps = []
     for l, h in enumerate(post):
         for u in range(min(h.shape[1], MAX_UNITS_SHOWN)):
@@ -101,6 +101,10 @@ def neuron_maps(net: MLP, scaler, ext: list[float], n: int = NEURON_GRID) -> lis
                 scale = 1.0
             maps.append({"layer": l + 1, "unit": u, "scale": scale,
                          "values": _b64(np.round(v / scale * 127).astype(np.int8))})
+    for k in range(min(y_hat.shape[1], MAX_UNITS_SHOWN)):  # probabilities in [0, 1]
+        p = np.clip(np.nan_to_num(np.asarray(y_hat[:, k], np.float64)), 0, 1)
+        maps.append({"layer": len(post) + 1, "unit": k, "scale": 1.0,
+                     "values": _b64(np.round(p * 127).astype(np.int8))})
     return maps
 
 

@@ -299,6 +299,19 @@ function unitImage(values, n, scale) {
   return off;
 }
 
+function probabilityImage(values, n, color) {  // p in [0, 1] (as int8 of 127 p) → white … the class colour
+  const c = rgbOf(color), img = new ImageData(n, n);
+  for (let i = 0; i < n * n; i++) {
+    const a = Math.max(0, values[i]) / 127;
+    img.data[4 * i] = 255 + (c[0] - 255) * a; img.data[4 * i + 1] = 255 + (c[1] - 255) * a;
+    img.data[4 * i + 2] = 255 + (c[2] - 255) * a; img.data[4 * i + 3] = 255;
+  }
+  const off = document.createElement("canvas");
+  off.width = n; off.height = n;
+  off.getContext("2d").putImageData(img, 0, 0);
+  return off;
+}
+
 function inputImage(axis, n) {  // x₁ or x₂ itself over the plane
   const img = new ImageData(n, n);
   for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) {
@@ -366,9 +379,12 @@ function drawDiagram() {
         else { ctx.fillStyle = "#eee"; ctx.fillRect(x, y, box, box); }
         text = `input x${i + 1}`;
       } else if (l === L - 1) {
-        ctx.fillStyle = classColor(i); ctx.fillRect(x, y, box, box);
+        const m = neurons.get(`${l}:${i}`);
+        if (m && ng) ctx.drawImage(probabilityImage(decode(m.values, true), ng, classColor(i)), x, y, box, box);
+        else { ctx.fillStyle = classColor(i); ctx.fillRect(x, y, box, box); }
         const bias = net.biases[l - 1][i];
-        text = `output ${f.class_names[i] || i + 1}: b_y[${i + 1}] = ${bias}`;
+        text = `output ŷ[${i + 1}] (${f.class_names[i] || i + 1}): b_y[${i + 1}] = ${bias}` +
+          (m ? " (heatmap: ŷ over the plane, white 0 … class colour 1)" : "");
       } else {
         const m = neurons.get(`${l}:${i}`);
         if (m && ng) ctx.drawImage(unitImage(decode(m.values, true), ng, m.scale), x, y, box, box);
