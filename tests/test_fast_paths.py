@@ -101,12 +101,27 @@ def test_kernel_is_dispatched_and_numpy_fallback_is_not(monkeypatch):
     assert calls == [1, kernels.KERNEL_MAX_BATCH]
 
 
-def test_environment_variable_forces_numpy(monkeypatch):
-    monkeypatch.setenv(kernels.ENGINE_ENV, "numpy")
+def test_environment_is_read_by_the_cli_and_passed_in(monkeypatch, tmp_path, capsys):
+    """MLPLAB_ENGINE / MLPLAB_THREADS reach the Trainer through `mlplab train`; the library itself reads neither."""
+    from mlplab.cli import main
+    from mlplab.cli import train as train_cli
+    from mlplab.cli.environment import ENGINE_ENV, THREADS_ENV, engine_settings
+
+    monkeypatch.setenv(ENGINE_ENV, "numpy")
+    monkeypatch.setenv(THREADS_ENV, "1")
     net = MLP([6, 3])
-    assert Trainer(net, make_optimizer("sgd", net.params, 0.1)).engine == "numpy"
-    monkeypatch.delenv(kernels.ENGINE_ENV)
-    assert Trainer(net, make_optimizer("sgd", net.params, 0.1)).engine == "auto"
+    assert Trainer(net, make_optimizer("sgd", net.params, 0.1)).engine == "auto"  # the library ignores the env
+    seen = []
+    real_run = train_cli.run
+    monkeypatch.setattr(train_cli, "run", lambda *a, **k: seen.append(k) or real_run(*a, **k))
+    assert main(["train", "-q", "--epochs", "1", "--n-samples", "50", "--out", str(tmp_path)]) == 0
+    assert (seen[0]["engine"], seen[0]["threads"]) == ("numpy", 1)
+    monkeypatch.setenv(THREADS_ENV, "many")
+    assert main(["train", "-q", "--epochs", "1", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == "mlplab: error: $MLPLAB_THREADS must be a whole number ≥ 1; got 'many'"
+    assert engine_settings({}).engine == "auto" and engine_settings({}).threads is None
+    with pytest.raises(ConfigError, match="MLPLAB_ENGINE must be auto or numpy"):
+        engine_settings({ENGINE_ENV: "fortran"})
     with pytest.raises(ConfigError, match="engine"):
         Trainer(net, make_optimizer("sgd", net.params, 0.1), engine="fortran")
 
@@ -163,7 +178,6 @@ def test_a_second_process_pays_no_compilation(tmp_path):
         "print(misses, hits)\n"
     )
     env = dict(os.environ, NUMBA_CACHE_DIR=os.environ.get("NUMBA_CACHE_DIR", str(tmp_path / "numba")))
-    env.pop(kernels.ENGINE_ENV, None)
     runs = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
             for _ in range(2)]
     misses, hits = map(int, runs[1].stdout.split())

@@ -11,8 +11,8 @@ Two kernels, both a whole epoch in one call, visiting rows in the order the Trai
 The mini-batch kernel is used up to ``KERNEL_MAX_BATCH`` rows; larger batches spend their time in BLAS and the
 NumPy engine measured as fast. Both support: activations tanh, relu, sigmoid, identity; every output/loss head
 of ``losses.py``; SGD (momentum, Nesterov, weight decay) and Adam; no dropout. ``supported()`` says whether a
-configuration qualifies; the Trainer falls back to the NumPy engine otherwise, or when ``MLPLAB_ENGINE=numpy``
-is set (the tests cover both).
+configuration qualifies; the Trainer falls back to the NumPy engine otherwise, or when built with
+``engine="numpy"`` (``mlplab train`` passes $MLPLAB_ENGINE; the tests cover both).
 
 Compiled once per machine: ``cache=True`` stores the machine code in ``NUMBA_CACHE_DIR``.
 """
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 from collections.abc import Iterator
 
 import numpy as np
@@ -30,26 +29,22 @@ from numba import njit
 ACT_CODES = {"tanh": 0, "relu": 1, "sigmoid": 2, "identity": 3}
 HEAD_CODES = {("softmax", "cross_entropy"): 0, ("softmax", "mse"): 1, ("identity", "mse"): 2,
               ("sigmoid", "mse"): 3, ("sigmoid", "cross_entropy"): 4}
-ENGINE_ENV = "MLPLAB_ENGINE"  # "numpy" forces the plain NumPy engine everywhere
 KERNEL_MAX_BATCH = 64  # above this, BLAS time dominates and the NumPy engine measured as fast or faster
 FM = {"reassoc", "contract"}  # lets LLVM vectorise dot-product reductions; no assumptions about NaN/inf
 
 
-THREADS_ENV = "MLPLAB_THREADS"  # BLAS threads while training; unset: auto (see blas_threads_for)
 ONE_THREAD_BELOW = 64  # batches smaller than this always train with one BLAS thread
 _controller = None
 
 
 def blas_threads_for(batch_size: int, threads: int | None = None) -> int | None:
-    """BLAS threads for training with this batch size: ``threads`` or $MLPLAB_THREADS if given, else auto.
+    """BLAS threads for training with this batch size: ``threads`` if given (the CLI passes $MLPLAB_THREADS), or auto.
 
     Auto: 1 thread for batches below ONE_THREAD_BELOW rows (extra threads only spin on such small products),
     the library default (None) otherwise. The choice depends on nothing but the batch size, because OpenBLAS
     results change in the last bits with the thread count and a run must give the same numbers every time.
     On a machine busy with other work, MLPLAB_THREADS=1 is often faster (BENCHMARKS.md).
     """
-    if threads is None and os.environ.get(THREADS_ENV, "").strip():
-        threads = int(os.environ[THREADS_ENV])
     if threads is not None:
         return max(int(threads), 1)
     return 1 if batch_size < ONE_THREAD_BELOW else None
@@ -68,11 +63,6 @@ def blas_threads(n: int | None) -> Iterator[None]:
         _controller = ThreadpoolController()
     with _controller.limit(limits=n, user_api="blas"):
         yield
-
-
-def engine_choice() -> str:
-    """"numpy" or "auto" (the default), from the MLPLAB_ENGINE environment variable."""
-    return "numpy" if os.environ.get(ENGINE_ENV, "").strip().lower() == "numpy" else "auto"
 
 
 def supported(net, optimizer, batch_size: int) -> bool:

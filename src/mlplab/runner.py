@@ -95,8 +95,9 @@ def for_task(config: RunConfig, task: str) -> RunConfig:
                         loss="mse" if config.output != "sigmoid" else config.loss)
 
 
-def build(config: RunConfig, n_x: int, n_y: int) -> tuple[MLP, Trainer]:
-    """The network, optimizer and trainer a configuration describes."""
+def build(config: RunConfig, n_x: int, n_y: int, *, engine: str = "auto",
+          threads: int | None = None) -> tuple[MLP, Trainer]:
+    """The network, optimizer and trainer a configuration describes (engine and threads: see ``Trainer``)."""
     net = MLP(
         [n_x, *config.hidden, n_y], config.activation, config.output, config.loss,
         init=config.init, init_scale=config.init_scale, dropout=config.dropout, seed=config.seed,
@@ -106,13 +107,14 @@ def build(config: RunConfig, n_x: int, n_y: int) -> tuple[MLP, Trainer]:
                          config.weight_decay)
     trainer = Trainer(
         net, opt, epochs=config.epochs, batch_size=config.batch_size, schedule=config.schedule,
-        patience=config.patience, seed=config.seed,
+        patience=config.patience, seed=config.seed, engine=engine, threads=threads,
     )
     return net, trainer
 
 
 def run(config: RunConfig, callbacks: list | tuple = (), prepared: Prepared | None = None,
-        on_nonfinite: str = "raise", setup: Callable[[MLP, Trainer], None] | None = None) -> RunResult:
+        on_nonfinite: str = "raise", setup: Callable[[MLP, Trainer], None] | None = None, *,
+        engine: str = "auto", threads: int | None = None) -> RunResult:
     """Train as configured and score the (restored best) network on the test split.
 
     ``setup(net, trainer)`` runs after building and before training: resuming uses it to restore a checkpoint.
@@ -121,7 +123,7 @@ def run(config: RunConfig, callbacks: list | tuple = (), prepared: Prepared | No
     s, ds = prepared.splits, prepared.dataset
     config = for_task(config, ds.task)
     n_y = ds.n_outputs
-    net, trainer = build(config, s.X_train.shape[1], n_y)
+    net, trainer = build(config, s.X_train.shape[1], n_y, engine=engine, threads=threads)
     if setup is not None:
         setup(net, trainer)
     trainer.callbacks.extend(callbacks)

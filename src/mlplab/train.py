@@ -22,6 +22,8 @@ from mlplab.network import MLP
 from mlplab.optim import Optimizer
 from mlplab.registry import schedule_lr
 
+ENGINES = ("auto", "numpy")
+
 
 @dataclass
 class EpochRecord:
@@ -63,10 +65,13 @@ class Trainer:
     patience: stop after that many epochs without a validation-loss improvement larger than ``min_delta``,
     then restore the best weights (None: never stop early). on_nonfinite: "raise" a TrainingDiverged
     naming the epoch and learning rate, or "stop" quietly (for sweeps that probe divergence).
-    engine: "auto" (default; the MLPLAB_ENGINE environment variable may say "numpy") runs shuffled epochs
-    through the compiled kernels of ``kernels.py`` when they support the setup, else "numpy".
-    threads: BLAS threads while training (None: $MLPLAB_THREADS, else 1 for batches below 64 rows, where extra
-    BLAS threads only spin, and the library default otherwise; see ``kernels.blas_threads_for``).
+    engine: "auto" (default) runs shuffled epochs through the compiled kernels of ``kernels.py`` when they
+    support the setup; "numpy" always uses the NumPy engine. threads: BLAS threads while training (None: 1 for
+    batches below 64 rows, where extra BLAS threads only spin, and the library default otherwise; see
+    ``kernels.blas_threads_for``). The library reads no environment variable: ``mlplab train`` passes
+    $MLPLAB_ENGINE and $MLPLAB_THREADS in as these two parameters.
+    While ``fit`` runs, the trainer owns one helper thread that gathers the next rows for the compiled kernels;
+    it is shut down when ``fit`` returns.
     """
 
     def __init__(
@@ -84,7 +89,7 @@ class Trainer:
         callbacks: list | tuple = (),
         on_nonfinite: str = "raise",
         restore_best: bool = True,
-        engine: str | None = None,
+        engine: str = "auto",
         threads: int | None = None,
     ) -> None:
         if epochs < 0:
@@ -101,11 +106,12 @@ class Trainer:
         self.rng = np.random.default_rng(seed)  # shuffling and dropout masks
         self.state = TrainerState()
         self.best_params: dict[str, np.ndarray] | None = None
-        # "auto": compiled kernels (kernels.py) where they support the setup; "numpy": the plain engine always.
-        self.engine = kernels.engine_choice() if engine is None else engine
-        if self.engine not in ("auto", "numpy"):
+        if engine not in ENGINES:
             raise ConfigError(f"engine must be 'auto' or 'numpy'; got {engine!r}")
-        self.threads = threads
+        if threads is not None and threads < 1:
+            raise ConfigError(f"threads must be ≥ 1; got {threads}")
+        self.engine, self.threads = engine, threads
+        self._gatherer: ThreadPoolExecutor | None = None  # alive only while fit runs
 
     @property
     def history(self) -> list[EpochRecord]:
@@ -193,7 +199,7 @@ class Trainer:
         order = self.rng.permutation(N) if self.shuffle else np.arange(N)
         compiled = self.engine != "numpy" and kernels.supported(net, opt, B)
         total, hits = 0.0, 0
-        for xc, yc, lc in _chunks(X, Y, labels, order, B, background=compiled):
+        for xc, yc, lc in _chunks(X, Y, labels, order, B, self._gatherer if compiled else None):
             if compiled:  # same math, compiled (kernels.py); the chunk is already in training order
                 t, h = kernels.run_epoch(net, opt, xc, yc, lc, _arange(xc.shape[0]), B)
                 total, hits = total + t, hits + h
@@ -218,8 +224,12 @@ class Trainer:
             X_val, Y_val = net.as_input(X_val), net.targets(y_val)
         st = self.state
         B = X.shape[0] if self.batch_size is None else min(self.batch_size, X.shape[0])
-        with kernels.blas_threads(kernels.blas_threads_for(B, self.threads)):
-            self._epochs(X, y, Y, labels, X_val, y_val, Y_val if has_val else None, has_val)
+        with (kernels.blas_threads(kernels.blas_threads_for(B, self.threads)),
+              ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlplab-gather") as self._gatherer):
+            try:
+                self._epochs(X, y, Y, labels, X_val, y_val, Y_val if has_val else None, has_val)
+            finally:
+                self._gatherer = None
         if self.restore_best and self.best_params is not None and st.best_epoch < st.epoch:
             net.set_params(self.best_params)
         return st.history
@@ -280,24 +290,21 @@ def _is_labels(net: MLP, y) -> bool:
 
 
 CHUNK_BYTES = 4 << 20  # rows gathered per background copy: a few batches, small enough to stay in L3 cache
-_gatherer: ThreadPoolExecutor | None = None
 
 
 def _chunks(X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None, order: np.ndarray, B: int,
-            background: bool) -> Iterator[tuple]:
+            gatherer: ThreadPoolExecutor | None) -> Iterator[tuple]:
     """Yield the rows (X, Y, labels) of ``order`` in consecutive chunks of whole batches, as contiguous arrays.
 
-    With ``background``, a helper thread gathers the next chunk while the caller trains on the current one
-    (np.take and the compiled kernels release the GIL). The random-row gather is memory bound, ~10 % of a
+    With a ``gatherer`` (the Trainer's one helper thread), it gathers the next chunk while the caller trains on the
+    current one (np.take and the compiled kernels release the GIL). The random-row gather is memory bound, ~10 % of a
     compiled epoch; it overlaps well when BLAS runs on one thread (small batches), but only competes with
     BLAS's own threads for the second core on larger batches (measured no faster), hence the flag; without
     it, each chunk is one batch gathered in line, into a buffer small enough to stay in L2 cache (chunks of
     several batches measured 8 % slower at 128 rows). Either way the values, and so the results, are those
     of gathering each batch in place.
     """
-    global _gatherer
-    if background and _gatherer is None:
-        _gatherer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlplab-gather")
+    background = gatherer is not None
     N = order.shape[0]
     rows = B * max(1, CHUNK_BYTES // (B * X.shape[1] * X.itemsize)) if background else B
     bufs = [(np.empty((rows, X.shape[1]), X.dtype), np.empty((rows, Y.shape[1]), Y.dtype),
@@ -317,11 +324,11 @@ def _chunks(X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None, order: np.n
         for start in range(0, N, rows):
             yield gather(start, bufs[0])
         return
-    pending = _gatherer.submit(gather, 0, bufs[0])
+    pending = gatherer.submit(gather, 0, bufs[0])
     for k, start in enumerate(range(0, N, rows)):
         chunk = pending.result()
         if start + rows < N:
-            pending = _gatherer.submit(gather, start + rows, bufs[(k + 1) % 2])
+            pending = gatherer.submit(gather, start + rows, bufs[(k + 1) % 2])
         yield chunk
 
 

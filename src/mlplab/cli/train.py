@@ -8,6 +8,7 @@ import click
 
 from mlplab.atomic import write_json
 from mlplab.cli import display
+from mlplab.cli.environment import engine_settings
 from mlplab.cli.options import BATCH, HIDDEN, NONNEG, POSITIVE
 from mlplab.config import RunConfig
 from mlplab.data.registry import TASKS
@@ -141,7 +142,8 @@ def train_cmd(ctx: click.Context, preset, out, json_path, quiet, save_path, chec
     if checkpoint_every:
         callbacks.append(CheckpointEvery(out_dir, config.as_json(), checkpoint_every))
     with progress:
-        result = run(config, callbacks=callbacks, setup=setup)
+        env = engine_settings()
+        result = run(config, callbacks=callbacks, setup=setup, engine=env.engine, threads=env.threads)
     written = write_outputs(result, out_dir, json_path)
     if save_path:
         from mlplab.modelfile import save_run_model

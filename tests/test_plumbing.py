@@ -1,0 +1,48 @@
+"""The plumbing around the math: atomic writes that never touch the umask, the Trainer's own helper thread."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+import pytest
+
+from mlplab.atomic import atomic_path, write_json
+from mlplab.network import MLP
+from mlplab.registry import make_optimizer
+from mlplab.train import Trainer
+
+
+def test_atomic_writes_follow_the_umask_without_changing_it(tmp_path, monkeypatch):
+    old = os.umask(0o027)
+    try:
+        monkeypatch.setattr(os, "umask", lambda *a: pytest.fail("the umask was read or changed"))
+        write_json(tmp_path / "a.json", {"x": 1})
+        with pytest.raises(RuntimeError), atomic_path(tmp_path / "b.bin") as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("interrupted")
+    finally:
+        monkeypatch.undo()
+        os.umask(old)
+    assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]  # nothing half-written left behind
+
+
+def _gather_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("mlplab-gather")]
+
+
+def test_the_trainer_owns_its_gather_thread_and_ends_it():
+    """Compiled small-batch epochs gather rows on a helper thread that lives only while fit runs."""
+    X, y = np.random.default_rng(0).normal(size=(256, 4)), np.arange(256) % 2
+    seen = []
+
+    class Probe:
+        def on_epoch_end(self, trainer, record):
+            seen.append(len(_gather_threads()))
+
+    net = MLP([4, 8, 2], seed=0)
+    Trainer(net, make_optimizer("sgd", net.params, 0.1), epochs=2, batch_size=8, callbacks=[Probe()]).fit(X, y)
+    assert seen == [1, 1]  # one helper while training
+    assert _gather_threads() == []  # and none once fit has returned
