@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,7 +69,7 @@ class Result:
 
 
 def finish(name: str, questions: list[QuestionResult], data: dict, out: str | os.PathLike | None,
-           figures: dict[str, callable]) -> Result:
+           figures: dict[str, Callable[[Path], None]]) -> Result:
     """Write ``data`` as ``out/name.json`` and each figure (name → draw(path)), then build the Result.
 
     A figure drawer is called with its target path; the figure is attached to every question whose

@@ -35,7 +35,7 @@ def prepared(cfg: RunConfig, n_test: int | None = None) -> Prepared:
     if cfg.dataset != FASHION:
         return prepare(cfg)
     ds = subsample(_full(FASHION), cfg.n_samples, cfg.seed)
-    if n_test is not None and ds.X_test is not None and n_test < len(ds.X_test):
+    if n_test is not None and ds.X_test is not None and ds.y_test is not None and n_test < len(ds.X_test):
         keep = np.sort(np.random.default_rng(cfg.seed).permutation(len(ds.X_test))[:n_test])
         ds = Dataset(ds.X, ds.y, ds.name, ds.task, ds.class_names, ds.X_test[keep], ds.y_test[keep],
                      ds.image_shape, ds.meta)

@@ -56,7 +56,8 @@ class LastModel:
 
     def __init__(self, X, y, epochs: int, every: int = 0) -> None:
         self.X, self.y, self.epochs, self.every = X, y, epochs, every
-        self.last, self.curve = None, []
+        self.last: tuple[float, float] = (float("nan"), float("nan"))
+        self.curve: list[tuple[int, float, float]] = []
 
     def on_epoch_end(self, trainer, record) -> None:
         if record.epoch == self.epochs:
@@ -76,7 +77,7 @@ def point(quick: bool, seed: int, curve: bool = False) -> dict:
     h = r.history
     best = r.trainer.state.best_epoch
     return {"seed": seed, "epochs": len(h), "best_epoch": best, "n_params": r.net.n_params,
-            "early_stop_epoch_patience_20": stop_epoch([x.val_loss for x in h], patience=20),
+            "early_stop_epoch_patience_20": stop_epoch([x.val_loss or 0.0 for x in h], patience=20),
             "val_loss_best": h[best - 1].val_loss, "val_loss_last": h[-1].val_loss,
             "train_loss_last": h[-1].train_loss, "train_accuracy_last": h[-1].train_accuracy,
             "test_loss_selected": r.test_loss, "test_accuracy_selected": r.test_accuracy,

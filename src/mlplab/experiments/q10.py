@@ -41,10 +41,16 @@ def point(regime: str, lr: float, epochs: int, seed: int) -> dict:
     with np.errstate(all="ignore"):
         r = runner.run(cfg, on_nonfinite="stop")
     h = r.history
-    final_val = h[-1].val_loss if len(h) == epochs else math.inf
+    final_val = h[-1].val_loss if len(h) == epochs and h[-1].val_loss is not None else math.inf
     return {"regime": regime, "lr": lr, "seed": seed, "n_train": len(r.prepared.splits.X_train),
             "loss": [x.train_loss for x in h], "val_loss_final": final_val if math.isfinite(final_val) else math.inf,
             "seconds": [x.seconds for x in h], "test_accuracy": r.test_accuracy}
+
+
+def _median_or_none(values: list[float | None]) -> float | None:
+    """The median, or None when any run never got there."""
+    got = [v for v in values if v is not None]
+    return None if len(got) < len(values) else float(np.median(got))
 
 
 def hessian_eigenvalues(net: MLP, X: np.ndarray, y: np.ndarray, eps: float = 1e-5) -> np.ndarray:
@@ -101,7 +107,7 @@ def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = No
                             for s in seeds], jobs)
         ends = pmap(standstill, [{"seed": s, "epochs": gd_epochs} for s in gd_seeds], jobs)
     n = rows[0]["n_train"]
-    summary = {}
+    summary: dict[str, dict] = {}
     for g in REGIMES:
         sel = [r for r in rows if r["regime"] == g]
         acc, acc_sd = mean_sd([r["test_accuracy"] for r in sel])
@@ -112,12 +118,11 @@ def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = No
                       "final_loss_mean": fl, "final_loss_sd": fl_sd,
                       "updates": math.ceil(n / (REGIMES[g] or n)) * epochs,
                       "seconds_per_epoch": float(np.median([np.median(r["seconds"]) for r in sel])),
-                      "examples_to_target": None if None in reach_ex else float(np.median(reach_ex)),
-                      "seconds_to_target": None if None in reach_s else float(np.median(reach_s))}
+                      "examples_to_target": _median_or_none(reach_ex), "seconds_to_target": _median_or_none(reach_s)}
 
     def fastest(key: str) -> str:
-        ok = {g: v[key] for g, v in summary.items() if v[key] is not None}
-        return min(ok, key=ok.get) if ok else "none"
+        ok = {g: float(v[key]) for g, v in summary.items() if v[key] is not None}
+        return min(ok, key=lambda g: ok[g]) if ok else "none"
 
     losses = [e["final_loss"] for e in ends]
     kinds = [e["kind"] for e in ends]

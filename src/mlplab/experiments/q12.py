@@ -12,6 +12,7 @@ the width sweep); the intercept a is the fixed per-call overhead that dominates 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +25,7 @@ from mlplab.network import MLP
 BATCH = 16
 
 
-def _best_time(fn, repeats: int, min_total: float = 0.15, max_repeats: int = 50) -> tuple[float, object]:
+def _best_time(fn, repeats: int, min_total: float = 0.15, max_repeats: int = 50) -> tuple[float, Any]:
     """The fastest of at least ``repeats`` calls (more, up to ``max_repeats``, until ``min_total`` seconds
     have been spent: short timings are the noisiest on a shared machine), and the last call's value."""
     best, value, spent, n = float("inf"), None, 0.0, 0

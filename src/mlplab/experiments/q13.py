@@ -61,6 +61,7 @@ def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = No
                          float(np.abs(r.net.params["b1"] - start.b1).max()))
         _, g = r.net.loss_and_grad(prepared.splits.X_train, prepared.splits.y_train)
         grads[act] = float(np.abs(g["W1"]).max())
+    assert kinks is not None  # the ReLU run counted its kinks
     acc = {a: r.test_accuracy for a, r in runs.items()}
     m = {"epochs": epochs, "test_accuracy": acc, "max_change_W1": moved, "first_layer_bias_init": "N(0, 1)",
          "max_abs_grad_W1_after": grads,

@@ -10,6 +10,8 @@ a note when torch is not installed), and central finite differences.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from mlplab import plots, reference
@@ -50,9 +52,15 @@ def autograd(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray) -> dic
     y_tilde = torch.tanh(h_tilde) @ t["W_y"].T + t["b_y"]
     loss = -(y * torch.log_softmax(y_tilde, dim=1)).sum(dim=1).mean()
     loss.backward()
-    out = {k: v.grad.numpy() for k, v in t.items()}
-    out["h_tilde"] = h_tilde.grad.numpy()
+    out = {k: _grad(v) for k, v in t.items()}
+    out["h_tilde"] = _grad(h_tilde)
     return out
+
+
+def _grad(t) -> np.ndarray:
+    """A tensor's gradient after backward, as NumPy."""
+    assert t.grad is not None
+    return t.grad.numpy()
 
 
 def engine(params: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray) -> tuple[dict, dict]:
@@ -77,7 +85,8 @@ def _diff(a: dict, b: dict | None, keys: tuple[str, ...]) -> float | None:
 def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = None) -> Result:
     cases = [(2, 4, 2, "circles (the lab's figure 1: n_x = 2, n_h = 4, n_y = 2)"),
              (2, 16, 3, "spiral, n_h = 16, n_y = 3")]
-    rows, shown = [], None
+    rows: list[dict[str, Any]] = []
+    shown: tuple | None = None
     for n_x, n_h, n_y, label in cases:
         ds = load_dataset("circles" if n_y == 2 else "spiral", n_samples=64, seed=1)
         X = (ds.X - ds.X.mean(0)) / ds.X.std(0)
@@ -102,6 +111,7 @@ def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = No
     ms = {q: {"max_abs_diff_engine": worst(q, "engine"), "max_abs_diff_autograd": worst(q, "autograd"),
               "max_abs_diff_finite_differences": worst(q, "finite_differences"), "autograd_checked": has_torch,
               "cases": [{"case": r["case"], **r[q]} for r in rows]} for q in ("Q16", "Q17")}
+    assert shown is not None
     d, eng, auto, params = shown
 
     def draw(keys: tuple[str, ...], title: str):

@@ -12,6 +12,8 @@ second, cleaner curve. The cost of an epoch grows with N; the cost of a fixed nu
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy.stats import spearmanr
 
@@ -24,7 +26,7 @@ from mlplab.experiments.parallel import on_scheduler, pmap
 from mlplab.runner import RunConfig
 
 NOISE, FACTOR = 0.2, 0.5  # circles: noise and inner radius (mlplab's circles use factor 0.5)
-SETUP = {
+SETUP: dict[str, dict[str, Any]] = {
     "circles": {"batch": 32, "quick": (32, 128, 512, 2048), "full": (32, 64, 128, 256, 512, 1024, 2048, 4096),
                 "steps": {"quick": 384, "full": 1536}, "n_val": 500, "n_test": 5000},
     FASHION: {"batch": 128, "quick": (512, 2048, 8192), "full": (512, 2048, 8192, 32768),
@@ -56,6 +58,7 @@ def _data(dataset: str, quick: bool, seed: int):
         val = np.arange(len(ds.X) - st["n_val"], len(ds.X))  # the last rows, for every seed
         train_pool = rng.permutation(len(ds.X) - st["n_val"])[:n_max]
         n_test = 2000 if quick else st["n_test"]
+        assert ds.X_test is not None and ds.y_test is not None  # Fashion-MNIST ships its 10k test set
         return ds, train_pool, val, ds.X_test[:n_test], ds.y_test[:n_test]
     pool = load_dataset("circles", n_samples=n_max + st["n_val"], noise=NOISE, seed=1000 + seed)
     val_set = load_dataset("circles", n_samples=st["n_val"], noise=NOISE, seed=998)

@@ -47,7 +47,7 @@ def figure1(epochs: int, seeds, jobs: int = 1) -> dict:
     cases = (("softmax_n_y2", "softmax", 2), ("sigmoid_n_y1", "sigmoid", 1), ("softmax_n_y1", "softmax", 1))
     rows = pmap(figure1_point, [{"output": o, "n_y": k, "epochs": epochs, "seed": sd} for _, o, k in cases
                                 for sd in seeds], jobs)
-    out = {"figure1_seeds": len(seeds)}
+    out: dict[str, object] = {"figure1_seeds": len(seeds)}
     for i, (name, _, _) in enumerate(cases):
         sel = rows[i * len(seeds):(i + 1) * len(seeds)]
         mean, sd = mean_sd([r["test_accuracy"] for r in sel])

@@ -31,9 +31,10 @@ def calibration(proba: np.ndarray, y: np.ndarray, bins: int = BINS) -> dict:
     for b in range(bins):
         sel = which == b
         n = int(sel.sum())
-        c = float(conf[sel].mean()) if n else None
-        a = float(hit[sel].mean()) if n else None
-        rows.append({"lo": float(edges[b]), "hi": float(edges[b + 1]), "count": n, "confidence": c, "accuracy": a})
+        c = float(conf[sel].mean()) if n else float("nan")
+        a = float(hit[sel].mean()) if n else float("nan")
+        rows.append({"lo": float(edges[b]), "hi": float(edges[b + 1]), "count": n, "confidence": c if n else None,
+                     "accuracy": a if n else None})
         if n:
             ece += n / len(y) * abs(a - c)
     return {"bins": rows, "ece": float(ece), "mean_confidence": float(conf.mean()), "accuracy": float(hit.mean())}

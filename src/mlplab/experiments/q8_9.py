@@ -77,7 +77,7 @@ def point(loss: str, init_scale: float, epochs: int, seed: int = 0) -> dict:
                     init="normal", init_scale=init_scale, seed=seed)
     r = runner.run(cfg)
     curve = [h.val_accuracy for h in r.history]
-    reach = next((h.epoch for h in r.history if h.val_accuracy >= 0.9), None)
+    reach = next((h.epoch for h in r.history if (h.val_accuracy or 0.0) >= 0.9), None)
     return {"loss": loss, "init_scale": init_scale, "seed": seed, "test_accuracy": r.test_accuracy,
             "epochs_to_90": reach, "curve": curve}
 
