@@ -46,3 +46,35 @@ def test_the_trainer_owns_its_gather_thread_and_ends_it():
     Trainer(net, make_optimizer("sgd", net.params, 0.1), epochs=2, batch_size=8, callbacks=[Probe()]).fit(X, y)
     assert seen == [1, 1]  # one helper while training
     assert _gather_threads() == []  # and none once fit has returned
+
+
+def test_unwritable_out_fails_before_training(tmp_path, monkeypatch, capsys):
+    from mlplab.cli import main
+    from mlplab.cli import train as train_cli
+
+    monkeypatch.setattr(train_cli, "run", lambda *a, **k: pytest.fail("training started"))
+    (tmp_path / "file.txt").write_text("x")
+    assert main(["train", "-q", "--out", str(tmp_path / "file.txt" / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--out" in err and "is a file, not a folder" in err
+    assert main(["train", "-q", "--out", str(tmp_path / "ok"), "--save", str(tmp_path / "file.txt" / "m.st")]) == 2
+    assert "--save" in capsys.readouterr().err
+    if os.geteuid() != 0:  # root writes anywhere: the permission case only means something for other users
+        ro = tmp_path / "ro"
+        ro.mkdir(mode=0o555)
+        assert main(["train", "-q", "--out", str(ro / "run")]) == 2
+        assert "cannot write" in capsys.readouterr().err
+    assert not (tmp_path / "ok").exists()  # the check creates nothing
+
+
+def test_evaluate_prints_rounded_numbers_and_keeps_them_whole_in_json(tmp_path, capsys):
+    import json
+
+    from mlplab.cli import main
+
+    model = tmp_path / "m.safetensors"
+    assert main(["train", "-q", "-e", "3", "--n-samples", "200", "--out", str(tmp_path), "--save", str(model)]) == 0
+    assert main(["evaluate", "--model", str(model), "--json", str(tmp_path / "e.json"), "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    loss = json.loads((tmp_path / "e.json").read_text())["loss"]
+    assert f"loss      {loss:.4g}\n" in out and repr(loss) not in out

@@ -6,8 +6,11 @@ import contextlib
 import json
 import os
 import secrets
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from mlplab.errors import ConfigError
 
 
 def _new_file_beside(path: Path) -> Path:
@@ -38,6 +41,24 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def check_writable(folder: str | os.PathLike, what: str = "output folder") -> None:
+    """Fail now, in one ConfigError line, if files could not be written into ``folder`` later (before a long run).
+
+    Creates nothing that stays: the nearest existing ancestor must be a folder that takes a temporary file.
+    """
+    folder = Path(folder)
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ConfigError(f"{what} {folder}: {probe} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as e:
+        raise ConfigError(f"{what} {folder}: cannot write in {probe} ({e.strerror or e})") from None
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

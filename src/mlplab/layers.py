@@ -59,7 +59,7 @@ class ReLU:
 
     @staticmethod
     def backward(a: np.ndarray, delta: np.ndarray) -> None:
-        """delta *= [a > 0], the indicator written into a as 0.0 / 1.0 (np.sign would be ~15× slower)."""
+        """delta *= [a > 0], the indicator written into a as 0.0 / 1.0 (np.sign is much slower: BENCHMARKS.md)."""
         np.greater(a, 0, out=a)
         delta *= a
 

@@ -297,12 +297,11 @@ def _chunks(X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None, order: np.n
     """Yield the rows (X, Y, labels) of ``order`` in consecutive chunks of whole batches, as contiguous arrays.
 
     With a ``gatherer`` (the Trainer's one helper thread), it gathers the next chunk while the caller trains on the
-    current one (np.take and the compiled kernels release the GIL). The random-row gather is memory bound, ~10 % of a
-    compiled epoch; it overlaps well when BLAS runs on one thread (small batches), but only competes with
-    BLAS's own threads for the second core on larger batches (measured no faster), hence the flag; without
-    it, each chunk is one batch gathered in line, into a buffer small enough to stay in L2 cache (chunks of
-    several batches measured 8 % slower at 128 rows). Either way the values, and so the results, are those
-    of gathering each batch in place.
+    current one (np.take and the compiled kernels release the GIL). The random-row gather is memory bound; it
+    overlaps well when BLAS runs on one thread (small batches), but only competes with BLAS's own threads for the
+    second core on larger batches, hence the choice; without a gatherer, each chunk is one batch gathered in line,
+    into a buffer small enough to stay in L2 cache. The timings behind both choices are in BENCHMARKS.md. Either
+    way the values, and so the results, are those of gathering each batch in place.
     """
     background = gatherer is not None
     N = order.shape[0]

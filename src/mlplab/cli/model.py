@@ -120,12 +120,13 @@ def _num(x: float) -> float | None:
 
 
 def _fmt(x: float | None) -> str:
-    return "—" if x is None else f"{x:.6g}"
+    """A number for people: 4 significant digits (the JSON output keeps every digit)."""
+    return "—" if x is None else f"{x:.4g}"
 
 
 def _report_text(r: dict, model: LoadedModel) -> str:
     lines = [f"model {r['model']} ({'-'.join(map(str, model.net.sizes))} {model.net.activation}) on "
-             f"{r['dataset']}: {r['n']} test rows", f"loss      {r['loss']}"]
+             f"{r['dataset']}: {r['n']} test rows", f"loss      {_fmt(r['loss'])}"]
     if r["task"] == "regression":
         return "\n".join([*lines, *(f"{k:<9} {_fmt(r[k])}" for k in ("rmse", "mae", "r2"))])
     lines.append(f"accuracy  {r['accuracy']:.4f}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mlplab.atomic import write_json
+from mlplab.atomic import check_writable, write_json
 from mlplab.cli import display
 from mlplab.cli.environment import engine_settings
 from mlplab.cli.options import BATCH, HIDDEN, NONNEG, POSITIVE
@@ -137,6 +137,10 @@ def train_cmd(ctx: click.Context, preset, out, json_path, quiet, save_path, chec
     else:
         config = config_from_flags(ctx, preset, flags)
     out_dir = Path(out) if out else Path("runs") / Path(config.dataset).stem
+    check_writable(out_dir, "--out")  # before training, not after
+    for flag, path in (("--json", json_path), ("--save", save_path)):
+        if path:
+            check_writable(Path(path).parent, flag)
     progress = display.EpochProgress(config.epochs, enabled=not quiet)
     callbacks: list = [progress]
     if checkpoint_every:
