@@ -34,11 +34,12 @@ def _with_common(f):
 def experiment_cmd(name: str, out: Path | None, quick: bool, jobs: int, scheduler: str | None) -> None:
     """Run the experiment answering lab question NAME (q1 … q17; grouped: q5_6, q8_9, q14_15, q16_17)."""
     from mlplab.experiments import get
+    from mlplab.experiments.parallel import blas_threads
 
     module = get(name)
     key = module.__name__.rsplit(".", 1)[1]
     out = out or Path("mlplab-experiments") / key
-    with display.err.status(f"running {key}{' (quick)' if quick else ''} …"):
+    with display.err.status(f"running {key}{' (quick)' if quick else ''} …"), blas_threads(1):
         result = module.run(quick=quick, out=out, jobs=jobs, scheduler=scheduler)
     for q, r in result.questions.items():
         display.out.print(f"[bold]{q}[/bold] {r.answer}\n  seed: [bold]{r.verdict}[/bold] — {r.judged.because}",

@@ -44,6 +44,19 @@ def on_scheduler(address: str | None, timeout: str = "10s") -> Iterator[object |
         client.close()
 
 
+@contextlib.contextmanager
+def blas_threads(n: int | None = 1) -> Iterator[None]:
+    """Limit BLAS to ``n`` threads inside the block (None: leave it). The experiments' matrices are small: one
+    thread per process avoids oversubscribing the cores, and ``--jobs`` supplies the parallelism."""
+    if n is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=n, user_api="blas"):
+        yield
+
+
 def pmap(fn: Callable[..., object], points: list[dict], jobs: int = 1) -> list:
     """[fn(**p) for p in points], in order; on ``jobs`` processes, or on Dask inside ``on_scheduler``."""
     if _dask_depth:

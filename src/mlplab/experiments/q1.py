@@ -45,7 +45,7 @@ def prepared_spiral(seed: int) -> runner.Prepared:
 
 
 def config(quick: bool, seed: int = 0) -> RunConfig:
-    epochs = 250 if quick else 600
+    epochs = 200 if quick else 600
     return RunConfig(dataset="spiral", noise=0.3, hidden=(100, 100), activation="tanh",
                      optimizer="adam", lr=0.01, batch_size=None, epochs=epochs, patience=epochs, seed=seed)
 
@@ -71,7 +71,7 @@ def point(quick: bool, seed: int, curve: bool = False) -> dict:
     cfg = config(quick, seed)
     prep = prepared_spiral(seed)
     s = prep.splits
-    last = LastModel(s.X_test, s.y_test, cfg.epochs, every=(10 if quick else 5) if curve else 0)
+    last = LastModel(s.X_test, s.y_test, cfg.epochs, every=(25 if quick else 5) if curve else 0)
     # patience = epochs: never stops, but keeps the best-validation weights and restores them at the end
     r = runner.run(cfg, callbacks=[last], prepared=prep)
     h = r.history

@@ -23,7 +23,7 @@ from mlplab.atomic import write_json, write_text
 from mlplab.experiments import NAMES, get
 from mlplab.experiments.base import VERDICTS, Result, jsonable
 from mlplab.experiments.derivations import as_html, as_text
-from mlplab.experiments.parallel import on_scheduler
+from mlplab.experiments.parallel import blas_threads, on_scheduler
 from mlplab.experiments.seed import LAB_EXPECTS, QUESTIONS, TITLES, claim
 
 TIMED = {"Q2": "seconds per epoch", "Q10": "wall-clock curves", "Q12": "gradient timings"}
@@ -77,7 +77,7 @@ def run_all(quick: bool, out: Path, jobs: int = 1, scheduler: str | None = None,
     results, seconds = {}, {}
     bar = Progress(TextColumn("[bold]report"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TextColumn("{task.fields[status]}"), console=_status_console(), disable=not progress)
-    with bar, on_scheduler(scheduler):
+    with bar, on_scheduler(scheduler), blas_threads(1):
         task = bar.add_task("report", total=len(names), status="")
         for name in names:
             bar.update(task, status=name)
