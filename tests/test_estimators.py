@@ -171,4 +171,4 @@ def test_fashion_mnist_recipe_on_a_subset():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(ds.X.astype(np.float32) / 255, ds.y)
-    assert clf.score(ds.X_test[:2000].astype(np.float32) / 255, ds.y_test[:2000]) >= 0.82  # measured 0.841 (seed 0)
+    assert clf.score(ds.X_test[:2000].astype(np.float32) / 255, ds.y_test[:2000]) >= 0.82  # 0.839 with seed 0
