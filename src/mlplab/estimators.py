@@ -46,6 +46,11 @@ LEARNING_RATES = ("constant", "invscaling", "adaptive")
 OUT_ACTIVATIONS = {"softmax": "softmax", "logistic": "sigmoid", "identity": "identity"}  # scikit-learn → mlplab
 
 
+def _positive_int(x: object) -> bool:
+    """An integer ≥ 1 (Python or NumPy, not a bool)."""
+    return isinstance(x, int | np.integer) and not isinstance(x, bool) and int(x) >= 1
+
+
 class _BaseMLP(BaseEstimator):
     """Shared parameters, fitting and the stochastic loop; subclasses set the targets, the output and the score."""
 
@@ -124,7 +129,7 @@ class _BaseMLP(BaseEstimator):
     def _hidden(self) -> list[int]:
         h = self.hidden_layer_sizes
         h = [h] if isinstance(h, numbers.Integral) else list(h)
-        if not all(isinstance(n, numbers.Integral) and n >= 1 for n in h):
+        if not all(_positive_int(n) for n in h):
             raise ValueError(f"hidden_layer_sizes must be positive integers; got {self.hidden_layer_sizes!r}")
         return [int(n) for n in h]
 
@@ -136,12 +141,11 @@ class _BaseMLP(BaseEstimator):
         checks = [
             ("alpha", self.alpha >= 0), ("learning_rate_init", self.learning_rate_init > 0),
             ("power_t", self.power_t >= 0),
-            ("max_iter", isinstance(self.max_iter, numbers.Integral) and self.max_iter >= 1),
-            ("max_fun", isinstance(self.max_fun, numbers.Integral) and self.max_fun >= 1),
+            ("max_iter", _positive_int(self.max_iter)), ("max_fun", _positive_int(self.max_fun)),
             ("momentum", 0 <= self.momentum <= 1), ("tol", self.tol >= 0),
             ("validation_fraction", 0 <= self.validation_fraction < 1),
             ("beta_1", 0 <= self.beta_1 < 1), ("beta_2", 0 <= self.beta_2 < 1), ("epsilon", self.epsilon > 0),
-            ("n_iter_no_change", n_change == np.inf or (isinstance(n_change, numbers.Integral) and n_change >= 1)),
+            ("n_iter_no_change", n_change == np.inf or _positive_int(n_change)),
             ("dropout", 0 <= self.dropout < 1),
             ("dtype", self.dtype in (None, "float32", "float64", np.float32, np.float64)),
         ]
@@ -149,7 +153,7 @@ class _BaseMLP(BaseEstimator):
             if not ok:
                 raise ValueError(f"invalid {name}: {getattr(self, name)!r}")
         b = self.batch_size
-        if not (b == "auto" or (isinstance(b, numbers.Integral) and b >= 1)):
+        if not (b == "auto" or _positive_int(b)):
             raise ValueError(f"batch_size must be a positive integer or 'auto'; got {b!r}")
         if self.dropout and self.solver == "lbfgs":
             raise ValueError("dropout needs a stochastic solver ('sgd' or 'adam'), not 'lbfgs'")
@@ -203,12 +207,11 @@ class _BaseMLP(BaseEstimator):
         self._best_params: dict[str, np.ndarray] | None = net.get_params()
         self.__dict__.pop("_solver", None)
         if self.solver != "lbfgs":
-            self.loss_curve_ = []
+            self.loss_curve_: list[float] = []
             self._no_improvement_count = 0
-            if self.early_stopping:
-                self.validation_scores_, self.best_validation_score_, self.best_loss_ = [], -np.inf, None
-            else:
-                self.validation_scores_, self.best_validation_score_, self.best_loss_ = None, None, np.inf
+            self.validation_scores_: list[float] | None = [] if self.early_stopping else None
+            self.best_validation_score_: float | None = -np.inf if self.early_stopping else None
+            self.best_loss_: float | None = None if self.early_stopping else np.inf
 
     def _expose(self, net: MLP) -> None:
         """coefs_ and intercepts_ are the network's own arrays (no copies)."""
@@ -289,25 +292,32 @@ class _BaseMLP(BaseEstimator):
             self._best_params = None  # from now on the best weights are the live ones (scikit-learn aliases them)
 
     def _update_no_improvement_count(self, X_val, y_val) -> None:
+        changed = ValueError("early_stopping changed since the first fit; fit without warm_start to start anew")
         if self.early_stopping:
+            scores, best = self.validation_scores_, self.best_validation_score_
+            if scores is None or best is None:
+                raise changed
             score = self._score(X_val, y_val)
-            self.validation_scores_.append(score)
+            scores.append(score)
             if self.verbose:
                 print(f"Validation score: {score:f}")
-            if score < self.best_validation_score_ + self.tol:
+            if score < best + self.tol:
                 self._no_improvement_count += 1
             else:
                 self._no_improvement_count = 0
-            if score > self.best_validation_score_:
+            if score > best:
                 self.best_validation_score_ = score
                 self._best_params = self._net.get_params()
         else:
-            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+            loss, best_loss = self.loss_curve_[-1], self.best_loss_
+            if best_loss is None:
+                raise changed
+            if loss > best_loss - self.tol:
                 self._no_improvement_count += 1
             else:
                 self._no_improvement_count = 0
-            if self.loss_curve_[-1] < self.best_loss_:
-                self.best_loss_ = self.loss_curve_[-1]
+            if loss < best_loss:
+                self.best_loss_ = loss
 
     def _val_targets(self, Y_val: np.ndarray) -> np.ndarray:
         """The validation targets as ``_score`` compares them (classifiers: back to labels)."""

@@ -10,6 +10,8 @@ Each head works on preallocated buffers: ``z`` holds the logits ỹ (B, n_y) and
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy.special import expit
 
@@ -167,7 +169,7 @@ class SigmoidLogLoss(SigmoidCrossEntropy):
         return float(-(positive + negative) / B)
 
 
-def halved(head: type) -> type:
+def halved(head: Any) -> type:
     """A squared-error head at half scale, l = ½ Σ_i (y_i − ŷ_i)² and δ = ½ ∂(Σ_i (y_i − ŷ_i)²)/∂ỹ: scikit-learn's
     "squared_error" (for identity outputs, δ = (ŷ − y)/B, with nothing to undo in the gradient)."""
 
