@@ -7,8 +7,13 @@ a second, slow pass (Python's csv module) that stops at the row in question; it 
 
 CSV rules, as before the fast reader: UTF-8 (a BOM is fine), delimiter sniffed from the first line
 (``,`` ``;`` or tab; ``.tsv`` is tab), blank lines skipped, cells stripped of surrounding spaces, a header
-detected from the first two rows (or forced by naming a column). Every column is read as Arrow infers it;
-what counts as a number, a category or a missing cell is decided in ``mlplab.data.encoding``.
+detected from the first two rows (or forced by naming a column).
+
+Two ways through Arrow: a file up to ``SMALL_FILE`` is one ``read_csv`` inferring every column's type; a bigger
+one has its types inferred on its first ``SAMPLE_BYTES`` and is then streamed with those types, its numeric
+columns copied straight into one dense float64 block (``RawTable.dense``) while Arrow parses the next batch.
+If a later row contradicts the sample (text in a numeric column), the file is read again the first way.
+What counts as a number, a category or a missing cell is decided in ``mlplab.data.encoding``.
 """
 
 from __future__ import annotations
@@ -203,7 +208,7 @@ def read_csv(path: Path, header: bool | None = None, labels_by_name: list[str] |
             bad_rows.append(row.number)
         return "skip"
 
-    # one thread: as fast as Arrow's thread pool on 2 cores (faster when they are busy), and deterministic
+    # the inferring reads on one thread: as fast as Arrow's pool on 2 cores, faster when they are busy
     read = pa_csv.ReadOptions(column_names=[f"c{i}" for i in range(width)], skip_rows=skip,
                               block_size=1 << 22, use_threads=False)
     parse = pa_csv.ParseOptions(delimiter=delim, invalid_row_handler=invalid)
