@@ -12,9 +12,9 @@ from safetensors.numpy import save_file
 
 from mlplab.cli import main
 from mlplab.errors import ModelFileError
-from mlplab.modelfile import load_model, read_safetensors, save_model, save_run_model, write_safetensors
+from mlplab.modelfile import load_model, read_safetensors, save_model, write_safetensors
 from mlplab.network import MLP
-from mlplab.runner import RunConfig, run
+from mlplab.runner import RunConfig, run, save_run_model
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "mlplab"
 

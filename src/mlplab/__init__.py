@@ -12,7 +12,7 @@ from mlplab.network import MLP
 __all__ = ["MLP", "MLPClassifier", "MLPRegressor", "__version__", "from_torch", "to_torch"]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     """The scikit-learn estimators load on first use, so that `import mlplab` does not import scikit-learn."""
     if name in ("MLPClassifier", "MLPRegressor"):
         from mlplab import estimators

@@ -12,7 +12,7 @@ import math
 import numbers
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from typing import Any, TypeGuard
 
 from mlplab import registry
 from mlplab.data.encoding import CATEGORICAL, IMPUTE
@@ -20,7 +20,7 @@ from mlplab.data.registry import TASKS
 from mlplab.errors import ConfigError
 
 
-def is_int(x: object) -> bool:
+def is_int(x: object) -> TypeGuard[int]:
     """An integer (Python, NumPy or JSON), not a bool."""
     return isinstance(x, numbers.Integral) and not isinstance(x, bool)
 

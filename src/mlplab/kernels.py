@@ -22,9 +22,14 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit
+
+if TYPE_CHECKING:
+    from mlplab.network import MLP
+    from mlplab.optim import SGD, Adam, Optimizer
 
 ACT_CODES = {"tanh": 0, "relu": 1, "sigmoid": 2, "identity": 3}
 HEAD_CODES = {("softmax", "cross_entropy"): 0, ("softmax", "mse"): 1, ("identity", "mse"): 2,
@@ -65,7 +70,7 @@ def blas_threads(n: int | None) -> Iterator[None]:
         yield
 
 
-def supported(net, optimizer, batch_size: int) -> bool:
+def supported(net: MLP, optimizer: Optimizer, batch_size: int) -> bool:
     """True when a compiled kernel implements what the NumPy engine would do, and is the faster of the two."""
     from mlplab.optim import SGD, Adam
 
@@ -459,8 +464,8 @@ def minibatch_epoch(X, Y, labels, order, B, Ws, bs, dWs, dbs, act, head, opt, lr
 
 
 # --------------------------------------------------------------------------------------------- driver
-def run_epoch(net, optimizer, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None, order: np.ndarray,
-              B: int) -> tuple[float, int]:
+def run_epoch(net: MLP, optimizer: SGD | Adam, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None,
+              order: np.ndarray, B: int) -> tuple[float, int]:
     """One compiled pass over ``order`` (an epoch, or a chunk of one); returns (Σ per-row loss, hits).
 
     Updates net and optimizer in place; a chunk must hold whole batches for the batches to match an epoch.

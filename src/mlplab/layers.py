@@ -10,8 +10,19 @@ pre-activation z need not be kept: the forward pass overwrites z with a.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 from scipy.special import expit
+
+
+class ActivationFunction(Protocol):
+    """σ and its derivative, used through the class itself (static methods), both in place:
+    ``forward`` writes a = σ(z) into a (which may be z); ``backward`` multiplies delta by σ'(z), read from a."""
+
+    def forward(self, z: np.ndarray, a: np.ndarray) -> np.ndarray: ...
+
+    def backward(self, a: np.ndarray, delta: np.ndarray) -> None: ...
 
 
 class Linear:

@@ -10,10 +10,20 @@ Each head works on preallocated buffers: ``z`` holds the logits ỹ (B, n_y) and
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol, cast
 
 import numpy as np
 from scipy.special import expit
+
+
+class HeadFunction(Protocol):
+    """An output fused with its loss, used through the class itself (static methods): ``output`` turns the logits
+    ỹ into ŷ in place; ``loss_and_delta`` also returns the batch-mean loss and writes δ = ∂L/∂ỹ (see above)."""
+
+    def output(self, z: np.ndarray, row: np.ndarray) -> np.ndarray: ...
+
+    def loss_and_delta(self, z: np.ndarray, Y: np.ndarray, delta: np.ndarray, scratch: np.ndarray, row: np.ndarray,
+                       row2: np.ndarray) -> float: ...
 
 
 def softmax(z: np.ndarray, row: np.ndarray | None = None) -> np.ndarray:
@@ -45,7 +55,8 @@ class SoftmaxCrossEntropy:
         return softmax(z, row)
 
     @staticmethod
-    def loss_and_delta(z, Y, delta, scratch, row, row2) -> float:
+    def loss_and_delta(z: np.ndarray, Y: np.ndarray, delta: np.ndarray, scratch: np.ndarray, row: np.ndarray,
+                       row2: np.ndarray) -> float:
         B = z.shape[0]
         np.max(z, axis=1, out=row)
         z -= row[:, None]  # s = ỹ − max ỹ ≤ 0
@@ -68,7 +79,8 @@ class SoftmaxSquaredError:
     output = staticmethod(SoftmaxCrossEntropy.output)
 
     @staticmethod
-    def loss_and_delta(z, Y, delta, scratch, row, row2) -> float:
+    def loss_and_delta(z: np.ndarray, Y: np.ndarray, delta: np.ndarray, scratch: np.ndarray, row: np.ndarray,
+                       row2: np.ndarray) -> float:
         B = z.shape[0]
         softmax(z, row)
         np.subtract(z, Y, out=delta)
@@ -88,7 +100,8 @@ class IdentitySquaredError:
         return z
 
     @staticmethod
-    def loss_and_delta(z, Y, delta, scratch, row, row2) -> float:
+    def loss_and_delta(z: np.ndarray, Y: np.ndarray, delta: np.ndarray, scratch: np.ndarray, row: np.ndarray,
+                       row2: np.ndarray) -> float:
         B = z.shape[0]
         np.subtract(z, Y, out=delta)
         loss = np.vdot(delta, delta) / B
@@ -104,7 +117,8 @@ class SigmoidSquaredError:
         return expit(z, out=z)
 
     @staticmethod
-    def loss_and_delta(z, Y, delta, scratch, row, row2) -> float:
+    def loss_and_delta(z: np.ndarray, Y: np.ndarray, delta: np.ndarray, scratch: np.ndarray, row: np.ndarray,
+                       row2: np.ndarray) -> float:
         B = z.shape[0]
         expit(z, out=z)
         np.subtract(z, Y, out=delta)
@@ -124,7 +138,8 @@ class SigmoidCrossEntropy:
     output = staticmethod(SigmoidSquaredError.output)
 
     @staticmethod
-    def loss_and_delta(z, Y, delta, scratch, row, row2) -> float:
+    def loss_and_delta(z: np.ndarray, Y: np.ndarray, delta: np.ndarray, scratch: np.ndarray, row: np.ndarray,
+                       row2: np.ndarray) -> float:
         B = z.shape[0]
         np.logaddexp(0, z, out=scratch)  # softplus, stable
         loss = (scratch.sum() - np.vdot(Y, z)) / B
@@ -139,7 +154,8 @@ class SoftmaxLogLoss(SoftmaxCrossEntropy):
     a row adds at most −log ε; δ = (ŷ − y)/B is the unclipped one (as scikit-learn's)."""
 
     @staticmethod
-    def loss_and_delta(z, Y, delta, scratch, row, row2) -> float:
+    def loss_and_delta(z: np.ndarray, Y: np.ndarray, delta: np.ndarray, scratch: np.ndarray, row: np.ndarray,
+                       row2: np.ndarray) -> float:
         B, eps = z.shape[0], np.finfo(z.dtype).eps
         softmax(z, row)
         np.subtract(z, Y, out=delta)
@@ -154,7 +170,8 @@ class SigmoidLogLoss(SigmoidCrossEntropy):
     l = −Σ [y_i log clip(ŷ_i) + (1 − y_i) log(1 − clip(ŷ_i))];  δ = (ŷ − y)/B unclipped."""
 
     @staticmethod
-    def loss_and_delta(z, Y, delta, scratch, row, row2) -> float:
+    def loss_and_delta(z: np.ndarray, Y: np.ndarray, delta: np.ndarray, scratch: np.ndarray, row: np.ndarray,
+                       row2: np.ndarray) -> float:
         B, eps = z.shape[0], np.finfo(z.dtype).eps
         expit(z, out=z)
         np.subtract(z, Y, out=delta)
@@ -169,14 +186,16 @@ class SigmoidLogLoss(SigmoidCrossEntropy):
         return float(-(positive + negative) / B)
 
 
-def halved(head: Any) -> type:
+def halved(head: HeadFunction) -> HeadFunction:
     """A squared-error head at half scale, l = ½ Σ_i (y_i − ŷ_i)² and δ = ½ ∂(Σ_i (y_i − ŷ_i)²)/∂ỹ: scikit-learn's
     "squared_error" (for identity outputs, δ = (ŷ − y)/B, with nothing to undo in the gradient)."""
 
-    def loss_and_delta(z, Y, delta, scratch, row, row2) -> float:
+    def loss_and_delta(z: np.ndarray, Y: np.ndarray, delta: np.ndarray, scratch: np.ndarray, row: np.ndarray,
+                       row2: np.ndarray) -> float:
         loss = head.loss_and_delta(z, Y, delta, scratch, row, row2)
         delta *= 0.5  # exact: a power of two
         return 0.5 * loss
 
-    return type(f"Half{head.__name__}", (), {"output": staticmethod(head.output),
-                                             "loss_and_delta": staticmethod(loss_and_delta), "__doc__": halved.__doc__})
+    half = type(f"Half{getattr(head, '__name__', 'Head')}", (), {
+        "output": staticmethod(head.output), "loss_and_delta": staticmethod(loss_and_delta), "__doc__": halved.__doc__})
+    return cast(HeadFunction, half)

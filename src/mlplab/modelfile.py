@@ -34,6 +34,7 @@ import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from safetensors.numpy import load as st_load
@@ -169,7 +170,7 @@ def param_shapes(arch: dict) -> dict[str, tuple[tuple, str]]:
     return out
 
 
-def check_architecture(name: str, arch) -> dict:
+def check_architecture(name: str, arch: object) -> dict[str, Any]:
     """Validate a stored ``net.config()`` before building anything from it; returns it."""
     if not isinstance(arch, dict):
         raise ModelFileError(f"{name}: architecture is missing or not an object")
@@ -336,7 +337,7 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
                        str(meta.get("mlplab_version", "")), version, meta, target_scaler, targets, encoding, imputer)
 
 
-def _check_table_codes(name: str, enc, imp, n_x: int) -> tuple[TableEncoding | None, Imputer | None]:
+def _check_table_codes(name: str, enc: object, imp: object, n_x: int) -> tuple[TableEncoding | None, Imputer | None]:
     """The stored table encoding (n_x features in all) and imputation values (n_x finite numbers)."""
     encoding = imputer = None
     if enc is not None:
@@ -354,7 +355,7 @@ def _check_table_codes(name: str, enc, imp, n_x: int) -> tuple[TableEncoding | N
     return encoding, imputer
 
 
-def _check_target_scaler(name: str, ts, task: str, output: str, n_y: int) -> Standardizer | None:
+def _check_target_scaler(name: str, ts: Any, task: str, output: str, n_y: int) -> Standardizer | None:
     """The stored target standardisation: n_y finite means and positive finite stds, for an identity regressor."""
     if ts is None:
         return None
@@ -377,7 +378,7 @@ def _check_split(name: str, split: object) -> None:
         raise ModelFileError(f"{name}: invalid split settings ({e})") from None
 
 
-def _check_class_names(name: str, names, task: str, output: str, n_y: int) -> list[str] | None:
+def _check_class_names(name: str, names: object, task: str, output: str, n_y: int) -> list[str] | None:
     if names is None:
         return None
     if not (isinstance(names, list) and all(isinstance(c, str) for c in names)):
@@ -386,24 +387,3 @@ def _check_class_names(name: str, names, task: str, output: str, n_y: int) -> li
     if task == "classification" and len(names) != want:
         raise ModelFileError(f"{name}: {len(names)} class names for a network with {n_y} outputs")
     return names
-
-
-def save_run_model(result, path: str | os.PathLike) -> None:
-    """Save the network of a ``runner.RunResult`` with its scaler, class names and split settings."""
-    ds, net = result.prepared.dataset, result.net
-    class_names = ds.class_names
-    if ds.task == "classification" and class_names is None:
-        class_names = [str(k) for k in range(n_classes(net.output, net.sizes[-1]))]
-    pixel_max = float(np.max(ds.X)) if ds.image_shape and ds.X.size else None
-    features = ds.meta.get("features")
-    if not (isinstance(features, list) and len(features) == net.sizes[0]):
-        features = None
-    targets = ds.meta.get("targets") if ds.task == "regression" else None
-    if not (isinstance(targets, list) and len(targets) == net.sizes[-1]):
-        targets = None
-    enc = ds.meta.get("encoding")
-    encoding = TableEncoding.from_json(enc, net.sizes[0], "dataset") if enc is not None else None
-    save_model(path, net, result.prepared.scaler, class_names, ds.task, image_shape=ds.image_shape,
-               pixel_max=pixel_max, split=result.config.as_json(), features=features,
-               target_scaler=result.prepared.target_scaler, targets=targets, encoding=encoding,
-               imputer=result.prepared.splits.imputer)

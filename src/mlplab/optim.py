@@ -9,10 +9,13 @@ Every buffer is allocated once, in the constructor.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from mlplab.errors import ConfigError
+
+Params = dict[str, np.ndarray]  # "W1", "b1", … → array
 
 
 class Optimizer:
@@ -44,18 +47,19 @@ class Optimizer:
     def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         raise NotImplementedError
 
-    def state_dict(self) -> tuple[dict[str, np.ndarray], dict]:
+    def state_dict(self) -> tuple[Params, dict[str, Any]]:
         """(arrays, scalars): what a checkpoint needs to resume bit-identically."""
         return {}, {"t": self.t, "lr": self.lr}
 
-    def load_state_dict(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
+    def load_state_dict(self, arrays: Params, scalars: dict[str, Any]) -> None:
         self.t, self.lr = int(scalars["t"]), float(scalars["lr"])
 
 
 class SGD(Optimizer):
     """p ← p − lr g;  with momentum μ: v ← μ v + g, p ← p − lr v (Nesterov: p ← p − lr (g + μ v))."""
 
-    def __init__(self, params, lr=0.1, momentum=0.0, nesterov=False, weight_decay=0.0) -> None:
+    def __init__(self, params: Params, lr: float = 0.1, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, weight_decay)
         if not 0.0 <= momentum < 1.0:
             raise ConfigError(f"momentum must be in [0, 1); got {momentum}")
@@ -64,7 +68,7 @@ class SGD(Optimizer):
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
         self.velocity = {k: np.zeros_like(p) for k, p in params.items()} if momentum else {}
 
-    def _update(self, name, p, g) -> None:
+    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         tmp = self._tmp[name]
         if self.momentum:
             v = self.velocity[name]
@@ -80,11 +84,11 @@ class SGD(Optimizer):
         np.multiply(g, self.lr, out=tmp)
         p -= tmp
 
-    def state_dict(self):
+    def state_dict(self) -> tuple[Params, dict[str, Any]]:
         arrays, scalars = super().state_dict()
         return {f"velocity.{k}": v for k, v in self.velocity.items()} | arrays, scalars
 
-    def load_state_dict(self, arrays, scalars) -> None:
+    def load_state_dict(self, arrays: Params, scalars: dict[str, Any]) -> None:
         super().load_state_dict(arrays, scalars)
         for k, v in self.velocity.items():
             np.copyto(v, arrays[f"velocity.{k}"])
@@ -97,14 +101,15 @@ class ClassicalSGD(Optimizer):
     "invscaling" and "adaptive") acts on new gradients only; with a constant lr it takes the same steps as ``SGD``.
     """
 
-    def __init__(self, params, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.0) -> None:
+    def __init__(self, params: Params, lr: float = 0.1, momentum: float = 0.9, nesterov: bool = True,
+                 weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, weight_decay)
         if not 0.0 <= momentum <= 1.0:
             raise ConfigError(f"momentum must be in [0, 1]; got {momentum}")
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
         self.velocity = {k: np.zeros_like(p) for k, p in params.items()}
 
-    def _update(self, name, p, g) -> None:
+    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         v, tmp = self.velocity[name], self._tmp[name]
         np.multiply(g, self.lr, out=tmp)  # lr g (g may live in tmp)
         v *= self.momentum
@@ -116,11 +121,11 @@ class ClassicalSGD(Optimizer):
         else:
             p += v
 
-    def state_dict(self):
+    def state_dict(self) -> tuple[Params, dict[str, Any]]:
         arrays, scalars = super().state_dict()
         return {f"velocity.{k}": v for k, v in self.velocity.items()} | arrays, scalars
 
-    def load_state_dict(self, arrays, scalars) -> None:
+    def load_state_dict(self, arrays: Params, scalars: dict[str, Any]) -> None:
         super().load_state_dict(arrays, scalars)
         for k, v in self.velocity.items():
             np.copyto(v, arrays[f"velocity.{k}"])
@@ -129,14 +134,15 @@ class ClassicalSGD(Optimizer):
 class Adam(Optimizer):
     """m ← β₁ m + (1−β₁) g;  v ← β₂ v + (1−β₂) g²;  p ← p − lr m̂ / (√v̂ + ε) with bias-corrected m̂, v̂."""
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0) -> None:
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, weight_decay)
         self.beta1, self.beta2 = (float(b) for b in betas)
         self.eps = float(eps)
         self.m = {k: np.zeros_like(p) for k, p in params.items()}
         self.v = {k: np.zeros_like(p) for k, p in params.items()}
 
-    def _update(self, name, p, g) -> None:
+    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         m, v, tmp = self.m[name], self.v[name], self._tmp[name]
         m -= g  # β₁ m + (1−β₁) g = β₁ (m − g) + g: no temporary, and g may live in tmp
         m *= self.beta1
@@ -154,12 +160,12 @@ class Adam(Optimizer):
         tmp *= self.lr / bias1
         p -= tmp
 
-    def state_dict(self):
+    def state_dict(self) -> tuple[Params, dict[str, Any]]:
         arrays, scalars = super().state_dict()
         arrays |= {f"m.{k}": a for k, a in self.m.items()} | {f"v.{k}": a for k, a in self.v.items()}
         return arrays, scalars
 
-    def load_state_dict(self, arrays, scalars) -> None:
+    def load_state_dict(self, arrays: Params, scalars: dict[str, Any]) -> None:
         super().load_state_dict(arrays, scalars)
         for k in self.m:
             np.copyto(self.m[k], arrays[f"m.{k}"])
@@ -170,7 +176,7 @@ class FoldedAdam(Adam):
     """Adam with the bias corrections folded into the step (Kingma & Ba §2; scikit-learn's convention):
     lr_t = lr √(1−β₂ᵗ)/(1−β₁ᵗ), p ← p − lr_t m / (√v + ε). Same as ``Adam`` but for where ε sits (√v, not √v̂)."""
 
-    def _update(self, name, p, g) -> None:
+    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         m, v, tmp = self.m[name], self.v[name], self._tmp[name]
         m -= g  # β₁ m + (1−β₁) g = β₁ (m − g) + g
         m *= self.beta1

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -13,8 +14,14 @@ import numpy as np
 
 from mlplab.atomic import atomic_path
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
-def save(fig, path: str | os.PathLike) -> None:
+Proba = Callable[[np.ndarray], np.ndarray]  # raw X (n, 2) → ŷ (n, n_y)
+
+
+def save(fig: Figure, path: str | os.PathLike) -> None:
     """Save a figure to PNG atomically and close it."""
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
@@ -44,7 +51,8 @@ def plot_history(history: Sequence, path: str | os.PathLike, title: str = "") ->
     save(fig, path)
 
 
-def draw_boundary(ax, predict_proba, X: np.ndarray, y: np.ndarray, title: str = "", resolution: int = 200) -> None:
+def draw_boundary(ax: Axes, predict_proba: Proba, X: np.ndarray, y: np.ndarray, title: str = "",
+                  resolution: int = 200) -> None:
     """Shade the predicted class over the plane and scatter the points; ``predict_proba`` takes raw X."""
     pad = 0.1 * (X.max(axis=0) - X.min(axis=0))
     lo, hi = X.min(axis=0) - pad, X.max(axis=0) + pad
@@ -56,7 +64,7 @@ def draw_boundary(ax, predict_proba, X: np.ndarray, y: np.ndarray, title: str = 
     ax.set(title=title, xticks=[], yticks=[])
 
 
-def plot_decision_boundary(predict_proba, X: np.ndarray, y: np.ndarray, path: str | os.PathLike,
+def plot_decision_boundary(predict_proba: Proba, X: np.ndarray, y: np.ndarray, path: str | os.PathLike,
                            title: str = "") -> None:
     """One decision-boundary figure for 2-D data."""
     fig, ax = plt.subplots(figsize=(5, 5))

@@ -36,7 +36,7 @@ class Activation:
     """A hidden activation σ: its class (forward and backward), kernel code, and what "auto" init means for it."""
 
     name: str
-    cls: type
+    cls: layers.ActivationFunction
     code: int | None
     auto_init: str = "glorot"  # the initialisation "auto" picks
     glorot_gain: float = 1.0  # Glorot's limit is multiplied by this
@@ -77,7 +77,7 @@ class Head:
 
     output: str
     loss: str
-    cls: type
+    cls: losses.HeadFunction
     code: int | None
 
 

@@ -6,6 +6,7 @@ Shared by the ``mlplab train`` command, the experiments and the report, so they 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -13,10 +14,12 @@ import numpy as np
 
 from mlplab.config import RunConfig
 from mlplab.data import Dataset, Splits, Standardizer, load_dataset, split
+from mlplab.data.encoding import TableEncoding
 from mlplab.data.split import standardize_targets
 from mlplab.metrics import regression_metrics
+from mlplab.modelfile import save_model
 from mlplab.network import MLP
-from mlplab.registry import make_optimizer
+from mlplab.registry import make_optimizer, n_classes
 from mlplab.train import EpochRecord, Trainer
 
 
@@ -151,3 +154,24 @@ def original_targets(prepared: Prepared, Y: np.ndarray) -> np.ndarray:
 def predict_original(net: MLP, scaler: Standardizer, X: np.ndarray) -> np.ndarray:
     """ŷ for raw (unscaled) inputs."""
     return net.forward(scaler.transform(X, net.dtype))
+
+
+def save_run_model(result: RunResult, path: str | os.PathLike) -> None:
+    """Save a run's network as a model file (``modelfile.save_model``) with its scaler, class names and settings."""
+    ds, net = result.prepared.dataset, result.net
+    class_names = ds.class_names
+    if ds.task == "classification" and class_names is None:
+        class_names = [str(k) for k in range(n_classes(net.output, net.sizes[-1]))]
+    pixel_max = float(np.max(ds.X)) if ds.image_shape and ds.X.size else None
+    features = ds.meta.get("features")
+    if not (isinstance(features, list) and len(features) == net.sizes[0]):
+        features = None
+    targets = ds.meta.get("targets") if ds.task == "regression" else None
+    if not (isinstance(targets, list) and len(targets) == net.sizes[-1]):
+        targets = None
+    enc = ds.meta.get("encoding")
+    encoding = TableEncoding.from_json(enc, net.sizes[0], "dataset") if enc is not None else None
+    save_model(path, net, result.prepared.scaler, class_names, ds.task, image_shape=ds.image_shape,
+               pixel_max=pixel_max, split=result.config.as_json(), features=features,
+               target_scaler=result.prepared.target_scaler, targets=targets, encoding=encoding,
+               imputer=result.prepared.splits.imputer)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -213,14 +213,16 @@ class Trainer:
                 hits += h
         return total / N, (hits / N if labels is not None else math.nan)
 
-    def fit(self, X, y, X_val=None, y_val=None) -> list[EpochRecord]:
+    def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None = None,
+            y_val: np.ndarray | None = None) -> list[EpochRecord]:
         """Train until ``epochs`` (counted from the run's start), early stop, or divergence."""
         net = self.net
         X = net.as_input(X)
         Y = net.targets(y)
         labels = np.ascontiguousarray(y, dtype=np.intp) if _is_labels(net, y) else None
-        has_val = X_val is not None and len(X_val) > 0
+        has_val = X_val is not None and y_val is not None and len(X_val) > 0
         if has_val:
+            assert X_val is not None and y_val is not None
             X_val, Y_val = net.as_input(X_val), net.targets(y_val)
         st = self.state
         B = X.shape[0] if self.batch_size is None else min(self.batch_size, X.shape[0])
@@ -234,7 +236,8 @@ class Trainer:
             net.set_params(self.best_params)
         return st.history
 
-    def _epochs(self, X, y, Y, labels, X_val, y_val, Y_val, has_val) -> None:
+    def _epochs(self, X: np.ndarray, y: np.ndarray, Y: np.ndarray, labels: np.ndarray | None, X_val: Any, y_val: Any,
+                Y_val: np.ndarray | None, has_val: bool) -> None:
         net, st = self.net, self.state
         while st.epoch < self.epochs and not (st.stopped_early or st.diverged):
             lr = schedule_lr(self.schedule, self.lr0, st.epoch, self.epochs)
@@ -254,7 +257,7 @@ class Trainer:
                         f"training diverged: the loss became {train_loss} at epoch {record.epoch} "
                         f"with learning rate {lr:g}; try a smaller learning rate"
                     )
-            elif has_val:
+            elif has_val and val_loss is not None:
                 self._early_stopping(val_loss)
             for cb in self.callbacks:
                 cb.on_epoch_end(self, record)
@@ -275,16 +278,16 @@ class Trainer:
                 st.stopped_early = True
 
 
-def _enc(x: object) -> object:
+def _enc(x: Any) -> Any:
     """A float as JSON: NaN and ±inf become the strings "nan", "inf", "-inf"."""
     return x if not isinstance(x, float) or math.isfinite(x) else str(x)
 
 
-def _dec(x: object) -> object:
+def _dec(x: Any) -> Any:
     return float(x) if isinstance(x, str) else x
 
 
-def _is_labels(net: MLP, y) -> bool:
+def _is_labels(net: MLP, y: np.ndarray) -> bool:
     y = np.asarray(y)
     return net.is_classifier and y.ndim == 1 and np.issubdtype(y.dtype, np.integer)
 
@@ -315,11 +318,11 @@ def _chunks(X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None, order: np.n
         xc, yc, lc = buf[0][:m], buf[1][:m], (buf[2][:m] if labels is not None else None)
         np.take(X, idx, axis=0, out=xc)
         np.take(Y, idx, axis=0, out=yc)
-        if lc is not None:
+        if labels is not None and lc is not None:
             np.take(labels, idx, out=lc)
         return xc, yc, lc
 
-    if not background:
+    if gatherer is None:
         for start in range(0, N, rows):
             yield gather(start, bufs[0])
         return

@@ -23,7 +23,7 @@ def data_cmd() -> None:
     """List, inspect and download datasets."""
 
 
-def _size(n: int) -> str:
+def _size(n: float) -> str:
     for unit in ("B", "kB", "MB", "GB"):
         if n < 1000 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -116,7 +116,7 @@ def _figure(ds: Dataset, path: Path, per_class: int, seed: int) -> bool:
         fig, axes = plt.subplots(k, per_class, figsize=(per_class * 0.9 + 1.6, k * 0.9), squeeze=False)
         for c in range(k):
             idx = np.flatnonzero(ds.y == c)
-            pick = rng.choice(idx, size=min(per_class, len(idx)), replace=False) if len(idx) else []
+            pick = rng.choice(idx, size=min(per_class, len(idx)), replace=False) if len(idx) else idx
             for j, ax in enumerate(axes[c]):
                 ax.set_xticks([])
                 ax.set_yticks([])

@@ -8,6 +8,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from mlplab.runner import RunResult
+from mlplab.train import EpochRecord, Trainer
+
 err = Console(stderr=True)
 out = Console()
 
@@ -28,11 +31,11 @@ class EpochProgress:
         # the bar appears with the first finished epoch: an error while loading data stays a single line
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.started:
             self.progress.stop()
 
-    def on_epoch_end(self, trainer, record) -> None:
+    def on_epoch_end(self, trainer: Trainer, record: EpochRecord) -> None:
         if not self.started:
             self.progress.start()
             self.started = True
@@ -44,13 +47,13 @@ class EpochProgress:
         self.progress.update(self.task, completed=record.epoch, status=status)
 
 
-def _fmt(x) -> str:
+def _fmt(x: object) -> str:
     if x is None or (isinstance(x, float) and x != x):
         return "—"
     return f"{x:.4f}" if isinstance(x, float) else str(x)
 
 
-def summary(result, written: list[Path]) -> None:
+def summary(result: RunResult, written: list[Path]) -> None:
     """The end-of-run table: data, network, epochs, final and best scores, test score, files."""
     h = result.history
     last = h[-1] if h else None

@@ -24,7 +24,8 @@ from mlplab.registry import ACTIVATIONS, LOSSES, OUTPUTS, is_classifier, n_class
 @click.option("--eps", type=POSITIVE, default=1e-6, show_default=True, help="Finite-difference step.")
 @click.option("--tol", type=POSITIVE, default=1e-6, show_default=True, help="Largest relative error accepted.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def gradcheck_cmd(n_x, hidden, n_y, activation, output, loss, batch, eps, tol, seed) -> None:
+def gradcheck_cmd(n_x: int, hidden: tuple[int, ...], n_y: int, activation: str, output: str, loss: str, batch: int,
+                  eps: float, tol: float, seed: int) -> None:
     """Compare backprop with finite differences on a random float64 network; exit 1 above --tol."""
     net = MLP([n_x, *hidden, n_y], activation, output, loss, seed=seed, dtype="float64")
     rng = np.random.default_rng(seed + 1)

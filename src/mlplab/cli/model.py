@@ -29,7 +29,8 @@ MODEL_OPTION = click.option("--model", "-m", "model_path", required=True, type=c
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the metrics JSON to this file.")
 @click.option("--out", "-o", type=click.Path(file_okay=False),
               help="Folder for evaluation.json and confusion.png. [default: none]")
-def evaluate_cmd(model_path, dataset, data_dir, json_path, out) -> None:
+def evaluate_cmd(model_path: str, dataset: str | None, data_dir: str | None, json_path: str | None,
+                 out: str | None) -> None:
     """Score a saved model on a dataset's test split: loss, accuracy, per-class precision/recall/F1.
 
     The test split is rebuilt exactly as in training (the split settings and seed are stored in the
@@ -146,7 +147,7 @@ def _report_text(r: dict, model: LoadedModel) -> str:
 @click.option("--output", "-o", "output_path", type=click.Path(dir_okay=False),
               help="Write predictions to this .csv or .json file. [default: CSV on standard output]")
 @click.option("--invert", is_flag=True, help="PNG input: invert the grey levels (dark drawing on light paper).")
-def predict_cmd(model_path, input_path, output_path, invert) -> None:
+def predict_cmd(model_path: str, input_path: str, output_path: str | None, invert: bool) -> None:
     """Predict labels and class probabilities (or values, for a regressor) with a saved model."""
     if output_path and Path(output_path).suffix.lower() not in (".csv", ".json"):
         raise ConfigError(f"--output must end in .csv or .json; got {output_path}")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -14,9 +16,10 @@ from mlplab.config import RunConfig
 from mlplab.data.registry import TASKS
 from mlplab.presets import DESCRIPTIONS, PRESETS
 from mlplab.registry import ACTIVATIONS, INITS, LOSSES, OPTIMIZERS, OUTPUTS, SCHEDULES
-from mlplab.runner import RunResult, run
+from mlplab.runner import RunResult, run, save_run_model
 
 D = RunConfig()
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _default(name: str) -> str:
@@ -28,7 +31,7 @@ def _default(name: str) -> str:
     return f" [default: {value}]"
 
 
-def _opt(*decls: str, help: str, key: str | None = None, **kwargs) -> click.Option:
+def _opt(*decls: str, help: str, key: str | None = None, **kwargs: Any) -> Callable[[F], F]:
     """A train option whose help ends with its default, read from RunConfig (``key``)."""
     return click.option(*decls, help=help + (_default(key) if key else ""), **kwargs)
 
@@ -98,7 +101,8 @@ def config_from_flags(ctx: click.Context, preset: str | None, flags: dict) -> Ru
     return D.with_(**{**PRESETS.get(preset or "", {}), **given})
 
 
-def train_options(func):
+def train_options(func: F) -> F:
+    """Add every training flag to a click command."""
     for option in reversed(TRAIN_OPTIONS):
         func = option(func)
     return func
@@ -119,8 +123,8 @@ def train_options(func):
               help="Continue the run checkpointed in DIR to its configured end; its settings come from the "
                    "checkpoint, so give no training flags. [default OUT: DIR]")
 @click.pass_context
-def train_cmd(ctx: click.Context, preset, out, json_path, quiet, save_path, checkpoint_every, resume_dir,
-              **flags) -> None:
+def train_cmd(ctx: click.Context, preset: str | None, out: str | None, json_path: str | None, quiet: bool,
+              save_path: str | None, checkpoint_every: int | None, resume_dir: str | None, **flags: Any) -> None:
     """Train a network; with no flags, the lab's 2-10-2 tanh network on the circles set.
 
     Writes OUT/metrics.json ({"config", "history", "test"}), OUT/curves.png and, for 2-D data,
@@ -150,8 +154,6 @@ def train_cmd(ctx: click.Context, preset, out, json_path, quiet, save_path, chec
         result = run(config, callbacks=callbacks, setup=setup, engine=env.engine, threads=env.threads)
     written = write_outputs(result, out_dir, json_path)
     if save_path:
-        from mlplab.modelfile import save_run_model
-
         save_run_model(result, save_path)
         written.append(Path(save_path))
     if not quiet:

@@ -457,10 +457,10 @@ class Session:
     def export_model(self, path: Path) -> None:
         """The snapshot's network as a model file that ``mlplab predict`` / ``mlplab evaluate`` load.
 
-        Saved by ``modelfile.save_run_model`` as ``mlplab train --save`` saves, with the run's config (its epochs
+        Saved by ``runner.save_run_model`` as ``mlplab train --save`` saves, with the run's config (its epochs
         set to the snapshot's, and an uploaded file named as the user knows it).
         """
-        from mlplab.modelfile import save_run_model
+        from mlplab.runner import save_run_model
 
         with self.lock:
             snap, run, name = self.snapshot, self.run, self.data_name
