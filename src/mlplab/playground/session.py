@@ -279,8 +279,9 @@ class Session:
             self.version += 1
             self.lock.notify_all()
 
-    def step(self, timeout: float = 60.0) -> None:
-        """Pause, then train exactly one more epoch; returns when it is done."""
+    def step(self, timeout: float = 600.0) -> None:
+        """Pause, then train exactly one more epoch; returns when it is done (the first epoch on a machine may
+        wait for numba to compile the kernels)."""
         with self.lock:
             self._check_can_train()
             self.running = False
