@@ -183,14 +183,14 @@ def assemble(sources: list, n: int, width: int) -> tuple[np.ndarray, bool]:
     X = np.empty((n, width), dtype=np.float64)
     finite = True
     arrow = [s for s in sources if isinstance(s, pa.ChunkedArray)]
-    bounds = np.cumsum([0, *(len(c) for c in arrow[0].chunks)]) if arrow else np.array([0, n])
-    if any(len(c.chunks) != len(bounds) - 1 or any(len(k) != b - a for k, a, b in
-                                                   zip(c.chunks, bounds[:-1], bounds[1:], strict=True))
-           for c in arrow):
+    bounds = np.cumsum([0, *(len(c) for c in arrow[0].iterchunks())]) if arrow else np.array([0, n])
+    if any(c.num_chunks != len(bounds) - 1 for c in arrow):
         bounds = np.array([0, n])
         sources = [as_float(s) if isinstance(s, pa.ChunkedArray) else s for s in sources]
     for b, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
         parts = [array_values(s.chunk(b)) if isinstance(s, pa.ChunkedArray) else s[lo:hi] for s in sources]
+        if any(len(p) != hi - lo for p in parts):  # chunks not aligned after all: one column at a time
+            return assemble([as_float(s) if isinstance(s, pa.ChunkedArray) else s for s in sources], n, width)
         for start in range(0, hi - lo, BLOCK_ROWS):  # a block of rows small enough to stay in cache
             block, j = X[lo + start : min(hi, lo + start + BLOCK_ROWS)], 0
             for part in parts:
