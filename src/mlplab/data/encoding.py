@@ -17,6 +17,7 @@ cells filled with training statistics.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
@@ -80,7 +81,7 @@ class TableEncoding:
         return {"columns": [{"name": c.name, "categories": c.categories} for c in self.columns]}
 
     @classmethod
-    def from_json(cls, d, n_x: int, what: str) -> TableEncoding:
+    def from_json(cls, d: object, n_x: int, what: str) -> TableEncoding:
         """Validate a stored encoding against the network's n_x inputs; a ValueError names the problem."""
         cols = d.get("columns") if isinstance(d, dict) else None
         if not isinstance(cols, list) or not cols:
@@ -110,9 +111,8 @@ class TableEncoding:
         codes = []
         for i in cols:
             cats = None
-            if table.columns[i] is not None and not is_numeric_type(table.columns[i].type) \
-                    and categorical != "error":
-                col = table.column(i)
+            col = table.columns[i]
+            if col is not None and not is_numeric_type(col.type) and categorical != "error":
                 text = as_text(col)
                 present = ~null_mask(text)
                 numbers = numeric_mask(text)
@@ -120,9 +120,9 @@ class TableEncoding:
                 if text_cells.any() and (categorical == "onehot" or not (numbers & present).any()):
                     cats = sorted(pc.unique(text).drop_null().to_pylist())
                     if len(cats) > MAX_CATEGORIES:
-                        raise table.fail(first(text_cells), i, f"{{value!r}} is not a number, and the column holds "
-                                         f"{len(cats)} distinct texts: too many to one-hot encode "
-                                         f"(at most {MAX_CATEGORIES})")
+                        raise table.fail(int(np.argmax(text_cells)), i,
+                                         f"{{value!r}} is not a number, and the column holds {len(cats)} distinct "
+                                         f"texts: too many to one-hot encode (at most {MAX_CATEGORIES})")
             codes.append(ColumnCode(table.names[i], cats))
         return cls(codes)
 
@@ -136,19 +136,20 @@ class TableEncoding:
         """
         owner = [i for code, i in zip(self.columns, cols, strict=True) for _ in range(code.width)]
         dense = [table.dense_index.get(i) for i in cols]
-        if table.dense is not None and all(k is not None for k in dense) \
-                and all(c.categories is None for c in self.columns):
-            return self._from_dense(table, dense, owner, missing_ok)
+        in_dense = [k for k in dense if k is not None]
+        if table.dense is not None and len(in_dense) == len(dense) and all(c.categories is None for c in self.columns):
+            return self._from_dense(table, table.dense, in_dense, owner, missing_ok)
         sources: list[pa.ChunkedArray | np.ndarray] = []
         errors: list[CellError] = []  # the first bad cell of each column; the earliest row is reported
         for code, i, k in zip(self.columns, cols, dense, strict=True):
             try:
                 if code.categories is not None:
                     sources.append(one_hot(table, i, code.categories))
-                elif k is not None:
+                elif k is not None and table.dense is not None:
                     sources.append(table.dense[:, k])
-                elif is_numeric_type(table.columns[i].type) and not pa.types.is_null(table.columns[i].type):
-                    sources.append(table.columns[i])
+                elif (col := table.columns[i]) is not None and is_numeric_type(col.type) \
+                        and not pa.types.is_null(col.type):
+                    sources.append(col)
                 else:
                     sources.append(text_numbers(table, i))
             except CellError as e:
@@ -162,11 +163,12 @@ class TableEncoding:
         return X
 
     @staticmethod
-    def _from_dense(table: RawTable, dense: list[int], owner: list[int], missing_ok: bool) -> np.ndarray:
-        """All-numeric features already parsed into ``table.dense``: a view when they are consecutive there
-        (the usual label-last table), else one copy of the chosen columns."""
+    def _from_dense(table: RawTable, block: np.ndarray, dense: list[int], owner: list[int],
+                    missing_ok: bool) -> np.ndarray:
+        """All-numeric features already parsed into ``block`` (``table.dense``): a view when they are consecutive
+        there (the usual label-last table), else one copy of the chosen columns."""
         lo = dense[0]
-        X = table.dense[:, lo : lo + len(dense)] if dense == list(range(lo, lo + len(dense))) else table.dense[:, dense]
+        X = block[:, lo : lo + len(dense)] if dense == list(range(lo, lo + len(dense))) else block[:, dense]
         if not table.dense_finite and not np.isfinite(X).all():
             errors = cell_problems(table, X, owner, missing_ok)
             if errors:
@@ -216,7 +218,7 @@ def cell_problems(table: RawTable, X: np.ndarray, owner: list[int], missing_ok: 
         if not missing_ok:
             missing = first(np.isnan(col))
             if missing is not None:
-                out.append(CellError(missing, i, lambda r=missing, i=i: missing_error(table, r, i)))
+                out.append(CellError(missing, i, partial(missing_error, table, missing, i)))
     return out
 
 
@@ -280,7 +282,7 @@ def encode_labels(table: RawTable, cols: list[int], task: str = "auto") -> tuple
         numbers = numeric_mask(text)
         if not numbers.all():
             if task == "regression":
-                raise table.fail(first(~numbers), i, "target {value!r} is not a number (regression needs "
+                raise table.fail(int(np.argmax(~numbers)), i, "target {value!r} is not a number (regression needs "
                                  "numeric targets)")
             return _text_classes(table, text)
         values = text_to_float(text, numbers)

@@ -120,7 +120,8 @@ def _numeric(arr: np.ndarray, path: Path, key: str) -> np.ndarray:
     return arr
 
 
-def _xy(npz, x_key: str, y_key: str, path: Path) -> tuple[np.ndarray, np.ndarray, tuple[int, ...] | None]:
+def _xy(npz: np.lib.npyio.NpzFile, x_key: str, y_key: str,
+        path: Path) -> tuple[np.ndarray, np.ndarray, tuple[int, ...] | None]:
     X, y = npz[x_key], npz[y_key]
     X = _numeric(X, path, x_key)
     if X.ndim < 2:
@@ -176,7 +177,8 @@ def load_npz(path: str | os.PathLike) -> Dataset:
                    meta={"source": str(path)})
 
 
-def _npz_labels(path: Path, y_raw: np.ndarray, y_test_raw: np.ndarray | None, names_given: list[str] | None):
+def _npz_labels(path: Path, y_raw: np.ndarray, y_test_raw: np.ndarray | None, names_given: list[str] | None
+                ) -> tuple[np.ndarray, str, list[str] | None, np.ndarray | None]:
     """Encode y (and y_test with the same classes): see the module docstring for the rules."""
     if y_raw.dtype.kind not in "biufUS":
         raise DataError(f"{path}: array 'y' has type {y_raw.dtype}; expected numbers or text")

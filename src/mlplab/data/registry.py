@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,7 @@ def is_file_spec(spec: str) -> bool:
             or (spec not in LOADERS and Path(spec).exists()))
 
 
-def load_dataset(spec: str, **options) -> Dataset:
+def load_dataset(spec: str, **options: Any) -> Dataset:
     """A dataset by registered name, or a .csv/.npz file path.
 
     Options: n_samples (toy sets: size; others: a seeded stratified subsample of the training rows), noise,

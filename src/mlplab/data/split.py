@@ -84,7 +84,7 @@ def split(
 
     X, y = ds.X, ds.y
     if ds.X_test is not None:
-        X_test, y_test = ds.X_test, ds.y_test
+        X_test, y_test = ds.X_test, (ds.y_test if ds.y_test is not None else y[:0])
         X_rest, y_rest = X, y
     elif test_fraction > 0:
         X_rest, X_test, y_rest, y_test = train_test_split(
@@ -124,5 +124,5 @@ def standardize_targets(splits: Splits) -> Standardizer:
     scaler = Standardizer.fit(splits.y_train.reshape(len(splits.y_train), -1))
     for name in ("y_train", "y_val", "y_test"):
         y = getattr(splits, name)
-        setattr(splits, name, scaler.transform(y.reshape(len(y), -1), np.float64))
+        setattr(splits, name, scaler.transform(y.reshape(len(y), -1), "float64"))
     return scaler

@@ -21,6 +21,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,12 +76,14 @@ class RawTable:
     def n_rows(self) -> int:
         if self.dense is not None:
             return len(self.dense)
-        return len(self.columns[0]) if self.columns else 0
+        first_col = self.columns[0] if self.columns else None
+        return len(first_col) if first_col is not None else 0
 
     def column(self, i: int) -> pa.ChunkedArray:
         """Column i as Arrow (a dense column is wrapped on demand; its NaN cells become null)."""
         col = self.columns[i]
         if col is None:
+            assert self.dense is not None  # a column is None only when it lives in ``dense``
             col = pa.chunked_array([float_array(self.dense[:, self.dense_index[i]])])
         return col
 
@@ -128,7 +131,7 @@ class CellError(DataError):
     Lets a caller that checks column by column report the bad cell that comes first in the file.
     """
 
-    def __init__(self, row: int, column: int, build) -> None:
+    def __init__(self, row: int, column: int, build: Callable[[], DataError]) -> None:
         super().__init__(f"row {row + 1}, column {column}")
         self.row, self.column, self.build = row, column, build
 
@@ -164,7 +167,7 @@ def sniff_delimiter(first_line: str, path: Path) -> str:
     if path.suffix.lower() == ".tsv":
         return "\t"
     counts = {d: first_line.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
 
 
@@ -204,7 +207,7 @@ def read_csv(path: Path, header: bool | None = None, labels_by_name: list[str] |
     skip = first_no if header else first_no - 1
     bad_rows: list[int | None] = []
 
-    def invalid(row) -> str:
+    def invalid(row: pa_csv.InvalidRow) -> str:
         if row.text.strip():
             bad_rows.append(row.number)
         return "skip"
@@ -240,7 +243,8 @@ def read_csv(path: Path, header: bool | None = None, labels_by_name: list[str] |
     return table
 
 
-def _stream(table: RawTable, path: Path, types: dict, rows_per_byte: float, read, parse, convert) -> None:
+def _stream(table: RawTable, path: Path, types: dict[str, pa.DataType], rows_per_byte: float,
+            read: pa_csv.ReadOptions, parse: pa_csv.ParseOptions, convert: pa_csv.ConvertOptions) -> None:
     """Read the CSV batch by batch (Arrow parses the next batch in its thread meanwhile): numeric columns go
     straight into ``table.dense`` (float64, C order, a block of rows at a time), other columns stay Arrow."""
     names = list(types)
@@ -273,14 +277,15 @@ def _stream(table: RawTable, path: Path, types: dict, rows_per_byte: float, read
         table.columns[i] = rest.column(k) if rest is not None else pa.chunked_array([], type=types[names[i]])
 
 
-def _threads(read):
+def _threads(read: pa_csv.ReadOptions) -> pa_csv.ReadOptions:
     """The same read options, with Arrow's reader thread on (it parses ahead while Python copies a batch) and
     1 MiB blocks: they pipeline better than 4 MiB ones (1M × 50: 2.0 s against 3.6 s, see BENCHMARKS.md)."""
     return pa_csv.ReadOptions(column_names=read.column_names, skip_rows=read.skip_rows,
                               block_size=STREAM_BLOCK, use_threads=True)
 
 
-def _sample_types(path: Path, read, parse, convert) -> tuple[dict[str, pa.DataType], float]:
+def _sample_types(path: Path, read: pa_csv.ReadOptions, parse: pa_csv.ParseOptions,
+                  convert: pa_csv.ConvertOptions) -> tuple[dict[str, pa.DataType], float]:
     """Column types Arrow infers on the first ``SAMPLE_BYTES`` of the file (int64, float64, or as inferred),
     and the sample's rows per byte (to size the dense block)."""
     with open(path, "rb") as f:
