@@ -70,9 +70,9 @@ def test_timing_contract_is_exactly_one_plain_sgd_epoch(monkeypatch, B):
         passes.append(X_.shape[0])
         return orig_epoch(self, X_, Y_, order, B_)
 
-    def counting_run_epoch(self, X_, Y_, labels):
+    def counting_run_epoch(self, X_, Y_, labels, order=None):
         epochs.append(X_.shape[0])
-        return orig_run_epoch(self, X_, Y_, labels)
+        return orig_run_epoch(self, X_, Y_, labels, order)
 
     def forbidden(*a, **k):
         raise AssertionError("an extra pass over the data")

@@ -1,7 +1,6 @@
-"""The compiled kernels (kernels.py) against the plain NumPy engine: same shuffles, same updates, same numbers.
+"""The compiled kernels (kernels.py): dispatch, determinism, resume, caching, chunked gathering.
 
-Each case trains the same network twice from the same seed, once with ``engine="numpy"`` and once with
-``engine="auto"`` (compiled where supported), and compares every parameter and the loss history.
+The kernels' numbers against the NumPy engine, case by case: tests/test_kernels_differential.py.
 """
 
 from __future__ import annotations
@@ -36,69 +35,33 @@ def _train(engine: str, *, sizes=(6, 5, 3), activation="tanh", output="softmax",
     return net, opt, trainer
 
 
-def _assert_same(a, b, rtol=2e-4, atol=2e-5):
-    (net_a, opt_a, tr_a), (net_b, opt_b, tr_b) = a, b
-    for k in net_a.params:
-        np.testing.assert_allclose(net_b.params[k], net_a.params[k], rtol=rtol, atol=atol, err_msg=k)
-    for ra, rb in zip(tr_a.history, tr_b.history, strict=True):
-        assert rb.train_loss == pytest.approx(ra.train_loss, rel=1e-4, abs=1e-6)
-        if not np.isnan(ra.train_accuracy):
-            assert rb.train_accuracy == pytest.approx(ra.train_accuracy, abs=1.5 / len(X))
-    assert opt_a.t == opt_b.t
-    arrays_a, _ = opt_a.state_dict()
-    arrays_b, _ = opt_b.state_dict()
-    for k in arrays_a:
-        np.testing.assert_allclose(arrays_b[k], arrays_a[k], rtol=rtol, atol=atol, err_msg=k)
-
-
-CASES = [
-    dict(),  # the online regime of Q10 with plain SGD
-    dict(activation="relu", optimizer="adam", lr=0.01),
-    dict(activation="sigmoid", momentum=0.5, weight_decay=1e-3),
-    dict(activation="identity", momentum=0.5, nesterov=True, sizes=(6, 3)),
-    dict(sizes=(6, 5, 4, 3), weight_decay=1e-2),
-    dict(output="softmax", loss="mse", sizes=(6, 5, 4, 3), optimizer="adam", lr=0.01),
-    dict(output="sigmoid", loss="cross_entropy", targets="binary"),
-    dict(output="sigmoid", loss="mse", targets="binary", activation="relu"),
-    dict(output="identity", loss="mse", targets="real"),
-    dict(dtype="float64", activation="sigmoid", momentum=0.5),  # float64 uses libm's tanh, not the rational one
-    dict(sizes=(6, 3)),  # plain SGD without a hidden layer: W1's deferred update meets the head's δ
-    dict(dtype="float64", weight_decay=1e-3),  # plain SGD with decay through the deferred W1 update
-]
-
-
-def _resolve(case: dict) -> dict:
-    case = dict(case)
-    if case.get("targets") == "binary":
-        case["targets"] = (TARGETS > 0).astype(np.float32)
-    elif case.get("targets") == "real":
-        case["targets"] = TARGETS
-    return case
-
-
-@pytest.mark.parametrize("batch_size", [1, 7])
-@pytest.mark.parametrize("case", CASES, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "plain")
-def test_kernels_match_numpy_engine(case, batch_size):
-    case = _resolve(case)
-    net = MLP(list(case.get("sizes", (6, 5, 3))), case.get("activation", "tanh"), dtype=case.get("dtype", "float32"))
-    opt = make_optimizer(case.get("optimizer", "sgd"), net.params, 0.1)
-    assert kernels.supported(net, opt, batch_size)  # the case really exercises a compiled kernel
-    tol = dict(rtol=1e-9, atol=1e-12) if case.get("dtype") == "float64" else {}
-    _assert_same(_train("numpy", batch_size=batch_size, **case), _train("auto", batch_size=batch_size, **case), **tol)
-
-
 def test_kernel_is_dispatched_and_numpy_fallback_is_not(monkeypatch):
     calls = []
-    real = kernels.run_epoch
-    monkeypatch.setattr(kernels, "run_epoch", lambda *a, **k: calls.append(a[-1]) or real(*a, **k))
-    _train("auto", batch_size=1, epochs=1)
-    _train("auto", batch_size=kernels.KERNEL_MAX_BATCH, epochs=1)
-    assert calls == [1, kernels.KERNEL_MAX_BATCH]
+    one, two = kernels.run_epoch, kernels.run_epoch_parallel
+    monkeypatch.setattr(kernels, "run_epoch", lambda *a, **k: calls.append(("one", a[-1])) or one(*a, **k))
+    monkeypatch.setattr(kernels, "run_epoch_parallel", lambda *a, **k: calls.append(("two", a[-2])) or two(*a, **k))
+    for B in (1, 7, kernels.PARALLEL_FROM - 1, kernels.PARALLEL_FROM, 100):
+        _train("auto", batch_size=B, epochs=1)
+    expected = [("one", 1), ("one", 7), ("one", kernels.PARALLEL_FROM - 1), ("two", kernels.PARALLEL_FROM),
+                ("two", 100)]
+    assert calls == expected
     _train("numpy", batch_size=1, epochs=1)  # forced fallback
     _train("auto", batch_size=1, epochs=1, dropout=0.2)  # unsupported: dropout
-    _train("auto", batch_size=kernels.KERNEL_MAX_BATCH + 1, epochs=1)  # large batches: BLAS-bound, NumPy
     _train("auto", batch_size=None, epochs=1)  # full batch
-    assert calls == [1, kernels.KERNEL_MAX_BATCH]
+    assert calls == expected
+
+
+def test_two_workers_train_as_one():
+    """The two-worker mini-batch epoch (split rows, then split parameter rows) gives the one-worker numbers."""
+    runs = []
+    for threads in (1, 2):
+        net = MLP([6, 9, 5, 3], "tanh", seed=3, dtype="float64")
+        opt = make_optimizer("adam", net.params, 0.01, weight_decay=1e-3)
+        Trainer(net, opt, epochs=3, batch_size=kernels.PARALLEL_FROM, seed=11, threads=threads).fit(
+            X.astype(np.float64), LABELS)
+        runs.append(net.params)
+    for k in runs[0]:
+        np.testing.assert_allclose(runs[1][k], runs[0][k], rtol=1e-13, atol=1e-15, err_msg=k)
 
 
 def test_environment_is_read_by_the_cli_and_passed_in(monkeypatch, tmp_path, capsys):
@@ -153,7 +116,7 @@ def test_fast_tanh_is_float32_accurate():
     def apply(z, kind):
         out = np.empty_like(z)
         for i in range(z.shape[0]):
-            out[i] = kernels._act(kind, z[i])
+            out[i] = kernels._act(kind, z[i], False)
         return out
 
     z = np.linspace(-30, 30, 100_001)

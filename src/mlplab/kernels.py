@@ -1,18 +1,21 @@
 """Compiled (numba) training epochs: the same math as ``network.py`` + ``optim.py``, without Python per step.
 
-Two kernels, both a whole epoch in one call, visiting rows in the order the Trainer drew from ``trainer.rng``:
+Three kernels, each a pass over rows in training order:
 
 * ``online_epoch`` — batch size 1 (online SGD, Q10). One sample at a time, every loop fused: the forward
   pass reads each weight row once, and the update W ← W − lr x δᵀ (a rank-1 update) is applied while the
   next layer's δ is accumulated, so no gradient array is ever written.
-* ``minibatch_epoch`` — batch size ≥ 2. Gathers each batch, calls BLAS through ``np.dot(a, b, out)`` for the
-  five matrix products and fuses bias, activation, head and optimizer into single loops.
+* ``minibatch_epoch`` — batch size ≥ 2. Five BLAS matrix products per batch (``_gemm``, SciPy's BLAS called
+  with its α and β), and one compiled pass for each piece of element-wise work: bias + activation forward;
+  head, loss, hits and the last bias gradient; activation derivative and bias gradient backward; the
+  optimizer. Plain SGD never writes a weight gradient: W ← W − lr aᵀδ is one product with α = −lr, β = 1.
+* ``parallel_minibatch_epoch`` — the same on two workers (from ``PARALLEL_FROM`` rows): each gathers and carries
+  half of a batch's rows, then updates half of each weight matrix's rows.
 
-The mini-batch kernel is used up to ``KERNEL_MAX_BATCH`` rows; larger batches spend their time in BLAS and the
-NumPy engine measured as fast. Both support: activations tanh, relu, sigmoid, identity; every output/loss head
-of ``losses.py``; SGD (momentum, Nesterov, weight decay) and Adam; no dropout. ``supported()`` says whether a
-configuration qualifies; the Trainer falls back to the NumPy engine otherwise, or when built with
-``engine="numpy"`` (``mlplab train`` passes $MLPLAB_ENGINE; the tests cover both).
+All support the activations, heads and optimizers that have a code in the registry (``ACT_CODES``,
+``HEAD_CODES``, ``OPT_CODES``); no dropout. The Trainer falls back to the NumPy engine otherwise, or when built
+with ``engine="numpy"`` (``mlplab train`` passes $MLPLAB_ENGINE). Each optimizer rule (SGD, momentum/Nesterov,
+Adam, L2 decay) is written once below, as a function of one value, and every kernel calls it.
 
 Compiled once per machine: ``cache=True`` stores the machine code in ``NUMBA_CACHE_DIR``.
 """
@@ -20,21 +23,32 @@ Compiled once per machine: ``cache=True`` stores the machine code in ``NUMBA_CAC
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import math
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import get_cython_function_address, intrinsic
+
+from mlplab import optim, registry
 
 if TYPE_CHECKING:
     from mlplab.network import MLP
-    from mlplab.optim import SGD, Adam, Optimizer
 
-ACT_CODES = {"tanh": 0, "relu": 1, "sigmoid": 2, "identity": 3}
-HEAD_CODES = {("softmax", "cross_entropy"): 0, ("softmax", "mse"): 1, ("identity", "mse"): 2,
-              ("sigmoid", "mse"): 3, ("sigmoid", "cross_entropy"): 4}
-KERNEL_MAX_BATCH = 64  # above this, BLAS time dominates and the NumPy engine measured as fast or faster
+# Dispatch codes: the registry's (registry.py), for the choices that have one; the others train in the NumPy
+# engine. The kernels below branch on the named constants, which numba compiles in as constants.
+ACT_CODES = {name: a.code for name, a in registry.ACTIVATIONS.items() if a.code is not None}
+HEAD_CODES = {pair: h.code for pair, h in registry.HEADS.items() if h.code is not None}
+OPT_CODES = {name: o.code for name, o in registry.OPTIMIZERS.items() if o.code is not None}
+TANH, RELU, SIGMOID = ACT_CODES["tanh"], ACT_CODES["relu"], ACT_CODES["sigmoid"]  # identity: any other code
+SOFTMAX_CE, SOFTMAX_MSE = HEAD_CODES[("softmax", "cross_entropy")], HEAD_CODES[("softmax", "mse")]
+SIGMOID_MSE, SIGMOID_CE = HEAD_CODES[("sigmoid", "mse")], HEAD_CODES[("sigmoid", "cross_entropy")]  # identity+mse
+SGD, ADAM = OPT_CODES["sgd"], OPT_CODES["adam"]
+
 FM = {"reassoc", "contract"}  # lets LLVM vectorise dot-product reductions; no assumptions about NaN/inf
 
 
@@ -43,7 +57,8 @@ _controller = None
 
 
 def blas_threads_for(batch_size: int, threads: int | None = None) -> int | None:
-    """BLAS threads for training with this batch size: ``threads`` if given (the CLI passes $MLPLAB_THREADS), or auto.
+    """BLAS threads for the NumPy engine at this batch size: ``threads`` if given (the CLI passes
+    $MLPLAB_THREADS), or auto.
 
     Auto: 1 thread for batches below ONE_THREAD_BELOW rows (extra threads only spin on such small products),
     the library default (None) otherwise. The choice depends on nothing but the batch size, because OpenBLAS
@@ -55,9 +70,20 @@ def blas_threads_for(batch_size: int, threads: int | None = None) -> int | None:
     return 1 if batch_size < ONE_THREAD_BELOW else None
 
 
+PARALLEL_FROM = 64  # compiled mini-batches of at least this many rows run on two workers
+
+
+def workers_for(batch_size: int, threads: int | None = None) -> int:
+    """Workers (cores) for a compiled mini-batch epoch: 2 from PARALLEL_FROM rows, else 1; ``threads``, if given,
+    caps it. Each worker calls BLAS with one thread. Like the BLAS thread count, it depends on nothing but the
+    batch size and the caller's choice, so a run gives the same numbers every time."""
+    auto = 2 if batch_size >= PARALLEL_FROM else 1
+    return auto if threads is None else max(1, min(int(threads), 2))
+
+
 @contextlib.contextmanager
 def blas_threads(n: int | None) -> Iterator[None]:
-    """Limit every loaded BLAS (NumPy's, and SciPy's that numba's np.dot calls) to n threads; None: no change."""
+    """Limit every loaded BLAS (NumPy's, and SciPy's that the kernels call) to n threads; None: no change."""
     global _controller
     if n is None:
         yield
@@ -70,18 +96,78 @@ def blas_threads(n: int | None) -> Iterator[None]:
         yield
 
 
-def supported(net: MLP, optimizer: Optimizer, batch_size: int) -> bool:
-    """True when a compiled kernel implements what the NumPy engine would do, and is the faster of the two."""
-    from mlplab.optim import SGD, Adam
-
+def supported(net: MLP, optimizer: optim.Optimizer, batch_size: int) -> bool:
+    """True when a compiled kernel implements what the NumPy engine would do."""
     return (
-        1 <= batch_size <= KERNEL_MAX_BATCH
+        batch_size >= 1
         and net.activation in ACT_CODES
         and (net.output, net.loss) in HEAD_CODES
         and net.dropout == 0
-        and type(optimizer) in (SGD, Adam)
+        and any(type(optimizer) is registry.OPTIMIZERS[name].cls for name in OPT_CODES)
         and all(p.flags.c_contiguous for p in net.params.values())
     )
+
+
+# ------------------------------------------------------------------------------------------------- BLAS
+# SciPy's BLAS (the library numba's own np.dot calls), reached through its Cython table: ?gemm with α and β.
+# The function pointer is an argument of the kernels, not a global, so the compiled code stays cacheable.
+_P = ctypes.c_void_p
+_GEMM_TYPE = ctypes.CFUNCTYPE(None, *([_P] * 13))
+GEMM = {np.dtype(np.float32): _GEMM_TYPE(get_cython_function_address("scipy.linalg.cython_blas", "sgemm")),
+        np.dtype(np.float64): _GEMM_TYPE(get_cython_function_address("scipy.linalg.cython_blas", "dgemm"))}
+
+
+@njit(cache=True, inline="always")
+def _gemm(f, ta, A, tb, B, C, alpha, beta, ints, scal):
+    """C ← α op(A) op(B) + β C for row-major arrays with unit inner stride; op(M) = Mᵀ when the flag is set.
+
+    ``ints`` (int32, ≥ 8) and ``scal`` (C's dtype, ≥ 2) are scratch for BLAS's by-reference arguments.
+    Row-major C is column-major Cᵀ, so BLAS computes Cᵀ = op(B)ᵀ op(A)ᵀ.
+    """
+    m, n = C.shape
+    k = A.shape[0] if ta else A.shape[1]
+    size = C.itemsize
+    ints[0] = 84 if tb else 78  # 'T' / 'N'
+    ints[1] = 84 if ta else 78
+    ints[2], ints[3], ints[4] = n, m, k
+    ints[5], ints[6], ints[7] = B.strides[0] // size, A.strides[0] // size, C.strides[0] // size
+    scal[0], scal[1] = alpha, beta
+    f(ints[0:].ctypes, ints[1:].ctypes, ints[2:].ctypes, ints[3:].ctypes, ints[4:].ctypes, scal[0:].ctypes,
+      B.ctypes, ints[5:].ctypes, A.ctypes, ints[6:].ctypes, scal[1:].ctypes, C.ctypes, ints[7:].ctypes)
+
+
+# ------------------------------------------------------------------------------------------- threads
+# Two workers share one mini-batch (see parallel_minibatch_epoch) and meet at a barrier twice per batch: a
+# counter and a generation number changed by atomic instructions (full fences), spun on, then sched_yield.
+_LIBC = ctypes.CDLL(None)
+SCHED_YIELD = ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.cast(_LIBC.sched_yield, ctypes.c_void_p).value)
+SPINS_BEFORE_YIELD = 2000
+
+
+@intrinsic
+def _atomic_add(typingctx, ary, i, v):
+    """ary[i] += v atomically (sequentially consistent); returns the old value. ary: int64[:]."""
+    def codegen(context, builder, sig, args):
+        aryty = sig.args[0]
+        arr = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, arr, [args[1]])
+        return builder.atomic_rmw("add", ptr, context.cast(builder, args[2], sig.args[2], types.int64), "seq_cst")
+    return types.int64(ary, i, v), codegen
+
+
+@njit(cache=True, inline="always")
+def _barrier(sync, n, sched_yield):
+    """Wait until all n workers arrive. sync: int64[2] = (arrivals, generation), zero at the start."""
+    gen = _atomic_add(sync, 1, 0)
+    if _atomic_add(sync, 0, 1) == n - 1:
+        _atomic_add(sync, 0, -n)
+        _atomic_add(sync, 1, 1)
+        return
+    spins = 0
+    while _atomic_add(sync, 1, 0) == gen:
+        spins += 1
+        if spins > SPINS_BEFORE_YIELD:
+            sched_yield()
 
 
 # ------------------------------------------------------------------------------------------ scalar math
@@ -115,32 +201,28 @@ def _tanh(z):
 
 
 @njit(cache=True, inline="always")
-def _act(kind, z):
+def _act(kind, z, libm):
     """σ(z) for the activation code (NaN propagates, as in NumPy); sigmoid(z) = (1 + tanh(z/2)) / 2.
 
-    Codes 0 and 2 use the float32-accurate rational tanh; 4 and 5 are tanh and sigmoid through libm, for float64.
+    tanh and sigmoid use the float32-accurate rational tanh, or libm when ``libm`` (float64 networks).
     """
-    if kind == 0:
-        return _tanh(z)
-    if kind == 1:
+    if kind == TANH:
+        return math.tanh(z) if libm else _tanh(z)
+    if kind == RELU:
         return z if not z <= 0 else 0.0 * z  # 0·NaN stays NaN
-    if kind == 2:
-        return 0.5 + 0.5 * _tanh(0.5 * z)
-    if kind == 4:
-        return math.tanh(z)
-    if kind == 5:
-        return _expit(z)
+    if kind == SIGMOID:
+        return _expit(z) if libm else 0.5 + 0.5 * _tanh(0.5 * z)
     return z
 
 
 @njit(cache=True, inline="always")
 def _dact(kind, a):
     """σ'(z) written through a = σ(z), as layers.py does."""
-    if kind == 0 or kind == 4:
+    if kind == TANH:
         return 1.0 - a * a
-    if kind == 1:
+    if kind == RELU:
         return np.sign(a)
-    if kind == 2 or kind == 5:
+    if kind == SIGMOID:
         return a * (1.0 - a)
     return 1.0
 
@@ -149,7 +231,7 @@ def _dact(kind, a):
 def _head_row(head, z, y, delta, scale):
     """Fused output + loss for one row: z (logits) becomes ŷ, delta gets scale·∂l/∂ỹ; returns l."""
     n = z.shape[0]
-    if head == 0 or head == 1:  # softmax
+    if head in (SOFTMAX_CE, SOFTMAX_MSE):
         zmax = z[0]
         for j in range(1, n):
             if z[j] > zmax:
@@ -159,7 +241,7 @@ def _head_row(head, z, y, delta, scale):
             z[j] -= zmax
             s += math.exp(z[j])
         lse = math.log(s)
-        if head == 0:  # cross-entropy: l = Σy · lse − y·s;  δ = (ŷ Σy − y) / B
+        if head == SOFTMAX_CE:  # cross-entropy: l = Σy · lse − y·s;  δ = (ŷ Σy − y) / B
             ysum, yz = 0.0, 0.0
             for j in range(n):
                 ysum += y[j]
@@ -179,7 +261,7 @@ def _head_row(head, z, y, delta, scale):
         for j in range(n):
             delta[j] = (delta[j] - gy) * z[j]
         return loss
-    if head == 4:  # sigmoid + binary cross-entropy: l = Σ softplus(ỹ) − y·ỹ;  δ = (ŷ − y) / B
+    if head == SIGMOID_CE:  # sigmoid + binary cross-entropy: l = Σ softplus(ỹ) − y·ỹ;  δ = (ŷ − y) / B
         loss = 0.0
         for j in range(n):
             v = z[j]
@@ -187,14 +269,14 @@ def _head_row(head, z, y, delta, scale):
             z[j] = _expit(v)
             delta[j] = (z[j] - y[j]) * scale
         return loss
-    loss = 0.0  # identity (2) or sigmoid (3) + squared error
+    loss = 0.0  # identity or sigmoid + squared error
     for j in range(n):
-        if head == 3:
+        if head == SIGMOID_MSE:
             z[j] = _expit(z[j])
         d = z[j] - y[j]
         loss += d * d
         delta[j] = d * (2.0 * scale)
-        if head == 3:
+        if head == SIGMOID_MSE:
             delta[j] *= z[j] * (1.0 - z[j])
     return loss
 
@@ -214,9 +296,22 @@ def _hit(yhat, label):
 
 
 # ------------------------------------------------------------------------------------------- optimizer
+# The update rules of optim.py, each once, on one value p with gradient g (weight decay already added).
+@njit(cache=True, inline="always")
+def _decayed(g, p, wd):
+    """L2 weight decay: g + λ p (the kernels pass λ = 0 for biases)."""
+    return g + p * wd
+
+
+@njit(cache=True, inline="always")
+def _sgd(p, g, lr):
+    """Plain SGD: p − lr g."""
+    return p - g * lr
+
+
 @njit(cache=True, inline="always")
 def _momentum(p, g, lr, mom, nesterov, v):
-    """SGD with momentum on one value, as optim.SGD: v ← μ v + g; p ← p − lr v (Nesterov: p − lr g − lr μ v)."""
+    """SGD with momentum, as optim.SGD: v ← μ v + g; p ← p − lr v (Nesterov: p − lr g − lr μ v)."""
     v = v * mom + g
     if nesterov:
         return p - g * lr - v * (lr * mom), v
@@ -224,58 +319,59 @@ def _momentum(p, g, lr, mom, nesterov, v):
 
 
 @njit(cache=True, inline="always")
-def _adam(p, g, b1, b2, eps, c1, c2, m, v):
-    """Adam on one value, as optim.Adam, with c1 = lr / (1 − β₁ᵗ) and c2 = 1 / √(1 − β₂ᵗ)."""
-    m = (m - g) * b1 + g
-    v = v * b2 + (g * g) * (1 - b2)
-    return p - (m / (math.sqrt(v) * c2 + eps)) * c1, m, v
-
-
-@njit(cache=True)
-def _update(P, G, opt, lr, mom, nesterov, wd, S1, S2, b1, b2, eps, c1, c2):
-    """One optimizer step on a flat parameter P with gradient G (wd already 0 for biases)."""
-    if opt == 0 and mom == 0:
-        if wd != 0:
-            for k in range(P.shape[0]):
-                P[k] -= (G[k] + P[k] * wd) * lr
-        else:
-            for k in range(P.shape[0]):
-                P[k] -= G[k] * lr
-    elif opt == 0:
-        for k in range(P.shape[0]):
-            P[k], S1[k] = _momentum(P[k], G[k] + P[k] * wd, lr, mom, nesterov, S1[k])
-    else:
-        for k in range(P.shape[0]):
-            P[k], S1[k], S2[k] = _adam(P[k], G[k] + P[k] * wd, b1, b2, eps, c1, c2, S1[k], S2[k])
+def _adam(p, g, h, m, v):
+    """Adam, as optim.Adam: h holds (β₁, β₂, 1 − β₂, ε, lr / (1 − β₁ᵗ), 1 / √(1 − β₂ᵗ)) in p's dtype."""
+    m = (m - g) * h[0] + g
+    v = v * h[1] + (g * g) * h[2]
+    return p - (m / (math.sqrt(v) * h[5] + h[3])) * h[4], m, v
 
 
 @njit(cache=True, inline="always")
-def _adam_scales(opt, t, lr, b1, b2):
-    if opt == 1:
-        return lr / (1.0 - b1**t), 1.0 / math.sqrt(1.0 - b2**t)
-    return 0.0, 0.0
+def _step_value(P, k, g, opt, lr, mom, nesterov, wd, S1, S2, h):
+    """One optimizer step on P[k] (flat arrays) with gradient g: the rule the optimizer code selects."""
+    g = _decayed(g, P[k], wd)
+    if opt == SGD and mom == 0:
+        P[k] = _sgd(P[k], g, lr)
+    elif opt == SGD:
+        P[k], S1[k] = _momentum(P[k], g, lr, mom, nesterov, S1[k])
+    else:
+        P[k], S1[k], S2[k] = _adam(P[k], g, h, S1[k], S2[k])
+
+
+@njit(cache=True)
+def _update(P, G, opt, lr, mom, nesterov, wd, S1, S2, h):
+    """One optimizer step on a flat parameter P with gradient G (wd 0 for biases)."""
+    for k in range(P.shape[0]):
+        _step_value(P, k, G[k], opt, lr, mom, nesterov, wd, S1, S2, h)
+
+
+@njit(cache=True, inline="always")
+def _adam_constants(adam, t, h):
+    """h ← Adam's constants for step t in the weights' dtype, from adam = (lr, β₁, β₂, ε) in float64
+    (rounded as optim.Adam's NumPy arithmetic rounds them)."""
+    h[0], h[1], h[2], h[3] = adam[1], adam[2], 1.0 - adam[2], adam[3]
+    h[4], h[5] = adam[0] / (1.0 - adam[1] ** t), 1.0 / math.sqrt(1.0 - adam[2] ** t)
 
 
 # ---------------------------------------------------------------------------------------------- online
 @njit(cache=True, fastmath=FM, nogil=True)
-def online_epoch(X, Y, labels, order, Ws, bs, act, head, opt, lr, mom, nesterov, wd, b1, b2, eps, t,
+def online_epoch(X, Y, labels, Ws, bs, act, libm, head, opt, lr, mom, nesterov, wd, adam, t,
                  SW1, Sb1, SW2, Sb2):
-    """One epoch of batch-size-1 training; returns (Σ loss, hits, t). Parameters and states change in place."""
+    """One epoch of batch-size-1 training over the rows of X in order; returns (Σ loss, hits, t)."""
     L = len(Ws)
     dt = Ws[0].dtype
     a = [np.empty(W.shape[1], dt) for W in Ws]  # a_l (last: ỹ → ŷ)
     d = [np.empty(W.shape[1], dt) for W in Ws]  # δ_l
+    h = np.zeros(6, dt)
     has_labels = labels.shape[0] > 0
     total, hits = 0.0, 0
-    wd_on = wd != 0.0
-    plain = opt == 0 and mom == 0.0
+    plain = opt == SGD and mom == 0.0
     # Plain SGD defers the first layer's update W1 ← W1 − lr x δ₁ᵀ of one sample into the next sample's forward
     # pass: each row of W1 is updated, then used, in one sweep (one read and one write of W1 per sample instead
     # of two reads and a write). Row i's update touches only row i, so the numbers are the same.
     pending = False
-    x_prev = X[order[0]] if order.shape[0] > 0 else X[0]
-    for r in range(order.shape[0]):
-        row = order[r]
+    x_prev = X[0]
+    for row in range(X.shape[0]):
         x = X[row]
         for l in range(L):  # forward: z = b + Σ_i x_i W[i, :], then σ
             W, z = Ws[l], a[l]
@@ -293,18 +389,19 @@ def online_epoch(X, Y, labels, order, Ws, bs, act, head, opt, lr, mom, nesterov,
                             z[j] += xi * W[i, j]
             if l < L - 1:
                 for j in range(z.shape[0]):
-                    z[j] = _act(act, z[j])
+                    z[j] = _act(act, z[j], libm)
         total += _head_row(head, a[L - 1], Y[row], d[L - 1], 1.0)
         if has_labels:
             hits += _hit(a[L - 1], labels[row])
         t += 1
-        c1, c2 = _adam_scales(opt, t, lr, b1, b2)
+        if opt == ADAM:
+            _adam_constants(adam, t, h)
         for l in range(L - 1, -1, -1):  # backward, updating layer l as soon as δ_{l−1} is known
             W, delta = Ws[l], d[l]
             xin = x if l == 0 else a[l - 1]
             if l == 0 and plain:  # W1's update waits for the next forward pass (see above); b1's does not
                 pending, x_prev = True, x
-                _update(bs[0], delta, opt, lr, mom, nesterov, 0.0, Sb1[0], Sb2[0], b1, b2, eps, c1, c2)
+                _update(bs[0], delta, opt, lr, mom, nesterov, 0.0, Sb1[0], Sb2[0], h)
                 continue
             if l > 0:
                 dprev = d[l - 1]
@@ -313,26 +410,16 @@ def online_epoch(X, Y, labels, order, Ws, bs, act, head, opt, lr, mom, nesterov,
                     for j in range(W.shape[1]):
                         s += W[i, j] * delta[j]
                     dprev[i] = s * _dact(act, xin[i])
-            SW1l, SW2l = SW1[l], SW2[l]
+            Wf, S1f, S2f = W.reshape(-1), SW1[l].reshape(-1), SW2[l].reshape(-1)
+            n = W.shape[1]
             for i in range(W.shape[0]):  # W ← W − lr x δᵀ (or the optimizer's step with g = x δᵀ)
                 xi = xin[i]
-                if plain and wd_on:
-                    for j in range(W.shape[1]):
-                        W[i, j] -= (xi * delta[j] + W[i, j] * wd) * lr
-                elif plain:
-                    if xi != 0.0:
-                        c = lr * xi
-                        for j in range(W.shape[1]):
-                            W[i, j] -= c * delta[j]
-                elif opt == 0:
-                    for j in range(W.shape[1]):
-                        W[i, j], SW1l[i, j] = _momentum(W[i, j], xi * delta[j] + W[i, j] * wd, lr, mom, nesterov,
-                                                        SW1l[i, j])
+                if plain:
+                    _rank1_row(W, i, xi, delta, lr, wd)
                 else:
-                    for j in range(W.shape[1]):
-                        W[i, j], SW1l[i, j], SW2l[i, j] = _adam(W[i, j], xi * delta[j] + W[i, j] * wd, b1, b2, eps,
-                                                                c1, c2, SW1l[i, j], SW2l[i, j])
-            _update(bs[l], delta, opt, lr, mom, nesterov, 0.0, Sb1[l], Sb2[l], b1, b2, eps, c1, c2)
+                    for j in range(n):
+                        _step_value(Wf, i * n + j, xi * delta[j], opt, lr, mom, nesterov, wd, S1f, S2f, h)
+            _update(bs[l], delta, opt, lr, mom, nesterov, 0.0, Sb1[l], Sb2[l], h)
     if pending:  # the last sample's W1 update
         for i in range(Ws[0].shape[0]):
             _rank1_row(Ws[0], i, x_prev[i], d[0], lr, wd)
@@ -341,7 +428,7 @@ def online_epoch(X, Y, labels, order, Ws, bs, act, head, opt, lr, mom, nesterov,
 
 @njit(cache=True, fastmath=FM, inline="always")
 def _update_then_forward(W, x_prev, delta, x, z, lr, wd):
-    """Row by row: W[i] ← W[i] − lr (x_prev[i] δ + wd W[i]) (plain SGD), then z += x[i] W[i].
+    """Row by row: W[i] ← plain SGD step with gradient x_prev[i] δ, then z += x[i] W[i].
 
     Without decay, four rows at a time: δ and z are loaded once per four rows of W. Every operand has the
     weights' dtype (run_epoch passes lr as one), so the loop vectorises; a float64 scalar in it (even a literal
@@ -350,14 +437,14 @@ def _update_then_forward(W, x_prev, delta, x, z, lr, wd):
     i = 0
     if wd == 0.0:
         while i + 3 < m:
-            c0, c1, c2, c3 = lr * x_prev[i], lr * x_prev[i + 1], lr * x_prev[i + 2], lr * x_prev[i + 3]
+            p0, p1, p2, p3 = x_prev[i], x_prev[i + 1], x_prev[i + 2], x_prev[i + 3]
             x0, x1, x2, x3 = x[i], x[i + 1], x[i + 2], x[i + 3]
             for j in range(W.shape[1]):
                 dj = delta[j]
-                w0 = W[i, j] - c0 * dj
-                w1 = W[i + 1, j] - c1 * dj
-                w2 = W[i + 2, j] - c2 * dj
-                w3 = W[i + 3, j] - c3 * dj
+                w0 = _sgd(W[i, j], p0 * dj, lr)
+                w1 = _sgd(W[i + 1, j], p1 * dj, lr)
+                w2 = _sgd(W[i + 2, j], p2 * dj, lr)
+                w3 = _sgd(W[i + 3, j], p3 * dj, lr)
                 W[i, j], W[i + 1, j], W[i + 2, j], W[i + 3, j] = w0, w1, w2, w3
                 z[j] += (x0 * w0 + x1 * w1) + (x2 * w2 + x3 * w3)
             i += 4
@@ -392,115 +479,225 @@ def _forward_row(W, i, xi, z):
 
 @njit(cache=True, fastmath=FM, inline="always")
 def _rank1_row(W, i, xi, delta, lr, wd):
-    """Plain SGD on row i of W with gradient xi δ (+ wd W[i])."""
+    """Plain SGD on row i of W with gradient xi δ (+ decay); a zero xi leaves the row alone without decay."""
     if wd != 0.0:
         for j in range(W.shape[1]):
-            W[i, j] -= (xi * delta[j] + W[i, j] * wd) * lr
+            W[i, j] = _sgd(W[i, j], _decayed(xi * delta[j], W[i, j], wd), lr)
     elif xi != 0.0:
-        c = lr * xi
         for j in range(W.shape[1]):
-            W[i, j] -= c * delta[j]
+            W[i, j] = _sgd(W[i, j], xi * delta[j], lr)
 
 
 # ------------------------------------------------------------------------------------------ mini-batch
 @njit(cache=True, fastmath=FM, nogil=True)
-def minibatch_epoch(X, Y, labels, order, B, Ws, bs, dWs, dbs, act, head, opt, lr, mom, nesterov, wd,
-                    b1, b2, eps, t, SW1, Sb1, SW2, Sb2):
-    """One epoch of mini-batches of B rows (the last may be smaller); returns (Σ loss, hits, t)."""
+def minibatch_epoch(X, Y, labels, B, Ws, bs, dWs, dbs, act, libm, head, opt, lr, mom, nesterov, wd, adam, t,
+                    SW1, Sb1, SW2, Sb2, gemm):
+    """Mini-batches of B consecutive rows of X (the last may be smaller); returns (Σ loss, hits, t).
+
+    Per batch: z_l = a_{l−1} W_l (BLAS), then a_l = σ(z_l + b_l) in one pass; the head row by row (ŷ, loss,
+    δ_L, hits, ∂b_L); back through each layer: δ_{l−1} = (δ_l W_lᵀ) ⊙ σ'(a_{l−1}) with ∂b_{l−1} summed in the
+    same pass, then W_l's update. Plain SGD without decay updates W_l inside the product: W_l ← W_l − lr a_{l−1}ᵀ δ_l.
+    """
     L = len(Ws)
     dt = Ws[0].dtype
-    N, n_x = order.shape[0], X.shape[1]
-    Xb = np.empty((B, n_x), dt)
-    Yb = np.empty((B, Y.shape[1]), dt)
+    N = X.shape[0]
     A = [np.empty((B, W.shape[1]), dt) for W in Ws]
     D = [np.empty((B, W.shape[1]), dt) for W in Ws]
+    ints = np.empty(8, np.int32)
+    scal = np.empty(2, dt)
+    h = np.zeros(6, dt)
+    fused_sgd = opt == SGD and mom == 0.0 and wd == 0.0
     has_labels = labels.shape[0] > 0
     total, hits = 0.0, 0
     for start in range(0, N, B):
         m = min(B, N - start)
-        xb, yb = Xb[:m], Yb[:m]
-        for r in range(m):
-            xb[r] = X[order[start + r]]
-            yb[r] = Y[order[start + r]]
+        xb, yb = X[start : start + m], Y[start : start + m]
         for l in range(L):  # forward
             z = A[l][:m]
-            np.dot(xb if l == 0 else A[l - 1][:m], Ws[l], z)
+            _gemm(gemm, False, xb if l == 0 else A[l - 1][:m], False, Ws[l], z, 1.0, 0.0, ints, scal)
             b = bs[l]
             if l < L - 1:
                 for r in range(m):
                     for j in range(z.shape[1]):
-                        z[r, j] = _act(act, z[r, j] + b[j])
+                        z[r, j] = _act(act, z[r, j] + b[j], libm)
             else:
                 for r in range(m):
                     for j in range(z.shape[1]):
                         z[r, j] += b[j]
-        zL, dL = A[L - 1][:m], D[L - 1][:m]
+        zL, dL, dbL = A[L - 1][:m], D[L - 1][:m], dbs[L - 1]
         scale = 1.0 / m
-        for r in range(m):
+        dbL[:] = 0.0
+        for r in range(m):  # head: ŷ, loss, δ_L = ∂L/∂ỹ, hits, ∂L/∂b_L
             total += _head_row(head, zL[r], yb[r], dL[r], scale)
             if has_labels:
-                hits += _hit(zL[r], labels[order[start + r]])
+                hits += _hit(zL[r], labels[start + r])
+            for j in range(dL.shape[1]):
+                dbL[j] += dL[r, j]
         t += 1
-        c1, c2 = _adam_scales(opt, t, lr, b1, b2)
+        if opt == ADAM:
+            _adam_constants(adam, t, h)
         for l in range(L - 1, -1, -1):  # backward; layer l is updated once δ_{l−1} has used its W
             delta = D[l][:m]
             xin = xb if l == 0 else A[l - 1][:m]
-            np.dot(xin.T, delta, dWs[l])
-            db = dbs[l]
-            db[:] = 0.0
-            for r in range(m):
-                for j in range(delta.shape[1]):
-                    db[j] += delta[r, j]
-            if l > 0:
-                dprev = D[l - 1][:m]
-                np.dot(delta, Ws[l].T, dprev)
+            if l > 0:  # δ_{l−1} = (δ_l W_lᵀ) ⊙ σ'(a_{l−1});  ∂L/∂b_{l−1} = Σ_rows δ_{l−1}
+                dprev, dbp = D[l - 1][:m], dbs[l - 1]
+                _gemm(gemm, False, delta, True, Ws[l], dprev, 1.0, 0.0, ints, scal)
+                dbp[:] = 0.0
                 for r in range(m):
                     for j in range(dprev.shape[1]):
                         dprev[r, j] *= _dact(act, xin[r, j])
-            _update(Ws[l].reshape(-1), dWs[l].reshape(-1), opt, lr, mom, nesterov, wd, SW1[l].reshape(-1),
-                    SW2[l].reshape(-1), b1, b2, eps, c1, c2)
-            _update(bs[l], db, opt, lr, mom, nesterov, 0.0, Sb1[l], Sb2[l], b1, b2, eps, c1, c2)
+                        dbp[j] += dprev[r, j]
+            if fused_sgd:  # W ← W − lr aᵀδ in the product itself: no gradient array
+                _gemm(gemm, True, xin, False, delta, Ws[l], -lr, 1.0, ints, scal)
+            else:
+                _gemm(gemm, True, xin, False, delta, dWs[l], 1.0, 0.0, ints, scal)
+                _update(Ws[l].reshape(-1), dWs[l].reshape(-1), opt, lr, mom, nesterov, wd, SW1[l].reshape(-1),
+                        SW2[l].reshape(-1), h)
+            _update(bs[l], dbs[l], opt, lr, mom, nesterov, 0.0, Sb1[l], Sb2[l], h)
+    return total, hits, t
+
+
+@njit(cache=True, fastmath=FM, nogil=True)
+def parallel_minibatch_epoch(k, nw, X, Y, labels, order, B, Xb, Yb, A, D, Ws, bs, dWs, dbs, act, libm, head, opt,
+                             lr, mom, nesterov, wd, adam, t, SW1, Sb1, SW2, Sb2, gemm, sync, sched_yield):
+    """Worker k of nw: mini-batches of B rows of X in ``order``; returns this worker's (Σ loss, hits, t).
+
+    All workers call this at once on the same shared buffers (Xb, Yb, A, D: (B, ·)). Each batch has two phases.
+    Rows: worker k gathers its share of the batch's rows and takes them forward, through the head and back to
+    every δ_l, with the weights before the step. Parameters: after a barrier, worker k updates its share of
+    each W_l's rows, W_l[R] ← W_l[R] − lr a_{l−1}[:, R]ᵀ δ_l over all rows (or the optimizer's step on those
+    rows), and the biases of the layers it owns; then a barrier again. Gathering, element-wise work and the
+    products are all split, so every piece of the step runs on both cores.
+    """
+    L = len(Ws)
+    dt = Ws[0].dtype
+    N = order.shape[0]
+    ints = np.empty(8, np.int32)
+    scal = np.empty(2, dt)
+    h = np.zeros(6, dt)
+    fused_sgd = opt == SGD and mom == 0.0 and wd == 0.0
+    has_labels = labels.shape[0] > 0
+    total, hits = 0.0, 0
+    for start in range(0, N, B):
+        m = min(B, N - start)
+        r0, r1 = m * k // nw, m * (k + 1) // nw
+        for r in range(r0, r1):  # gather this worker's rows
+            Xb[r] = X[order[start + r]]
+            Yb[r] = Y[order[start + r]]
+        if r1 > r0:
+            for l in range(L):  # forward
+                z = A[l][r0:r1]
+                _gemm(gemm, False, Xb[r0:r1] if l == 0 else A[l - 1][r0:r1], False, Ws[l], z, 1.0, 0.0, ints, scal)
+                b = bs[l]
+                for r in range(z.shape[0]):
+                    for j in range(z.shape[1]):
+                        z[r, j] = _act(act, z[r, j] + b[j], libm) if l < L - 1 else z[r, j] + b[j]
+            zL, dL = A[L - 1], D[L - 1]
+            scale = 1.0 / m
+            for r in range(r0, r1):
+                total += _head_row(head, zL[r], Yb[r], dL[r], scale)
+                if has_labels:
+                    hits += _hit(zL[r], labels[order[start + r]])
+            for l in range(L - 1, 0, -1):  # δ_{l−1} = (δ_l W_lᵀ) ⊙ σ'(a_{l−1}), W_l before its step
+                dprev, ap = D[l - 1][r0:r1], A[l - 1][r0:r1]
+                _gemm(gemm, False, D[l][r0:r1], True, Ws[l], dprev, 1.0, 0.0, ints, scal)
+                for r in range(dprev.shape[0]):
+                    for j in range(dprev.shape[1]):
+                        dprev[r, j] *= _dact(act, ap[r, j])
+        _barrier(sync, nw, sched_yield)
+        t += 1
+        if opt == ADAM:
+            _adam_constants(adam, t, h)
+        for l in range(L):  # this worker's rows of every W_l; the biases of layers l ≡ k (mod nw)
+            delta = D[l][:m]
+            xin = Xb[:m] if l == 0 else A[l - 1][:m]
+            n_in, n_out = Ws[l].shape
+            p0, p1 = n_in * k // nw, n_in * (k + 1) // nw
+            if p1 > p0:
+                if fused_sgd:
+                    _gemm(gemm, True, xin[:, p0:p1], False, delta, Ws[l][p0:p1], -lr, 1.0, ints, scal)
+                else:
+                    _gemm(gemm, True, xin[:, p0:p1], False, delta, dWs[l][p0:p1], 1.0, 0.0, ints, scal)
+                    _update(Ws[l].reshape(-1)[p0 * n_out : p1 * n_out], dWs[l].reshape(-1)[p0 * n_out : p1 * n_out],
+                            opt, lr, mom, nesterov, wd, SW1[l].reshape(-1)[p0 * n_out : p1 * n_out],
+                            SW2[l].reshape(-1)[p0 * n_out : p1 * n_out], h)
+            if l % nw == k:
+                db = dbs[l]
+                db[:] = 0.0
+                for r in range(m):
+                    for j in range(n_out):
+                        db[j] += delta[r, j]
+                _update(bs[l], db, opt, lr, mom, nesterov, 0.0, Sb1[l], Sb2[l], h)
+        _barrier(sync, nw, sched_yield)
     return total, hits, t
 
 
 # --------------------------------------------------------------------------------------------- driver
-def run_epoch(net: MLP, optimizer: SGD | Adam, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None,
-              order: np.ndarray, B: int) -> tuple[float, int]:
-    """One compiled pass over ``order`` (an epoch, or a chunk of one); returns (Σ per-row loss, hits).
-
-    Updates net and optimizer in place; a chunk must hold whole batches for the batches to match an epoch.
-    """
-    from mlplab.optim import SGD
-
+def _arguments(net: MLP, optimizer: optim.Optimizer) -> tuple[Any, ...]:
+    """(Ws, bs, dWs, dbs, the kernels' common arguments from act to Sb2) for this network and optimizer."""
     L = net.n_layers
     Ws = tuple(net.params[f"W{l}"] for l in range(1, L + 1))
     bs = tuple(net.params[f"b{l}"] for l in range(1, L + 1))
+    dWs = tuple(net.grads[f"W{l}"] for l in range(1, L + 1))
+    dbs = tuple(net.grads[f"b{l}"] for l in range(1, L + 1))
     dt = net.dtype.type
-    if isinstance(optimizer, SGD):
-        opt, mom, nest, b1, b2, eps = 0, optimizer.momentum, optimizer.nesterov, 0.0, 0.0, 0.0
+    if isinstance(optimizer, optim.SGD):
+        opt, mom, nest, adam = OPT_CODES["sgd"], optimizer.momentum, optimizer.nesterov, np.zeros(4)
         vel = optimizer.velocity
         SW1 = tuple(vel[f"W{l}"] for l in range(1, L + 1)) if mom else Ws
         Sb1 = tuple(vel[f"b{l}"] for l in range(1, L + 1)) if mom else bs
         SW2, Sb2 = Ws, bs  # unused by SGD
     else:
-        opt, mom, nest = 1, 0.0, False
-        b1, b2, eps = optimizer.beta1, optimizer.beta2, optimizer.eps
+        assert isinstance(optimizer, optim.Adam)
+        opt, mom, nest = OPT_CODES["adam"], 0.0, False
+        adam = np.array([optimizer.lr, optimizer.beta1, optimizer.beta2, optimizer.eps])
         SW1 = tuple(optimizer.m[f"W{l}"] for l in range(1, L + 1))
         Sb1 = tuple(optimizer.m[f"b{l}"] for l in range(1, L + 1))
         SW2 = tuple(optimizer.v[f"W{l}"] for l in range(1, L + 1))
         Sb2 = tuple(optimizer.v[f"b{l}"] for l in range(1, L + 1))
-    lab = labels if labels is not None else np.empty(0, np.intp)
-    order = np.ascontiguousarray(order, dtype=np.intp)
     act, head = ACT_CODES[net.activation], HEAD_CODES[(net.output, net.loss)]
-    if net.dtype == np.float64 and act in (0, 2):  # the rational tanh is float32-accurate only: use libm
-        act += 4 if act == 0 else 3
-    common = (act, head, opt, dt(optimizer.lr), dt(mom), bool(nest), dt(optimizer.weight_decay),
-              dt(b1), dt(b2), dt(eps), optimizer.t)
+    libm = net.dtype == np.float64  # the rational tanh is float32-accurate only
+    common = (act, libm, head, opt, dt(optimizer.lr), dt(mom), bool(nest), dt(optimizer.weight_decay),
+              adam, optimizer.t, SW1, Sb1, SW2, Sb2)
+    return Ws, bs, dWs, dbs, common
+
+
+def _labels(labels: np.ndarray | None) -> np.ndarray:
+    return labels if labels is not None else np.empty(0, np.intp)
+
+
+def run_epoch(net: MLP, optimizer: optim.Optimizer, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None,
+              B: int) -> tuple[float, int]:
+    """One compiled pass over the rows of X in order (an epoch, or a chunk of whole batches of one).
+
+    X: (N, n_x), Y: (N, n_y) C-contiguous in the network's dtype; labels: (N,) or None.
+    Returns (Σ per-row loss, hits); updates net and optimizer in place.
+    """
+    Ws, bs, dWs, dbs, common = _arguments(net, optimizer)
     if B == 1:
-        total, hits, t = online_epoch(X, Y, lab, order, Ws, bs, *common, SW1, Sb1, SW2, Sb2)
+        total, hits, t = online_epoch(X, Y, _labels(labels), Ws, bs, *common)
     else:
-        dWs = tuple(net.grads[f"W{l}"] for l in range(1, L + 1))
-        dbs = tuple(net.grads[f"b{l}"] for l in range(1, L + 1))
-        total, hits, t = minibatch_epoch(X, Y, lab, order, B, Ws, bs, dWs, dbs, *common, SW1, Sb1, SW2, Sb2)
+        total, hits, t = minibatch_epoch(X, Y, _labels(labels), B, Ws, bs, dWs, dbs, *common, GEMM[net.dtype])
     optimizer.t = int(t)
     return float(total), int(hits)
+
+
+def run_epoch_parallel(net: MLP, optimizer: optim.Optimizer, X: np.ndarray, Y: np.ndarray,
+                       labels: np.ndarray | None, order: np.ndarray, B: int,
+                       executor: Executor) -> tuple[float, int]:
+    """One epoch of mini-batches of B rows of X in ``order`` on two workers: this thread and one ``executor``
+    thread (see ``parallel_minibatch_epoch``). Train with one BLAS thread. Returns (Σ per-row loss, hits)."""
+    Ws, bs, dWs, dbs, common = _arguments(net, optimizer)
+    dt = net.dtype
+    Xb, Yb = np.empty((B, X.shape[1]), dt), np.empty((B, Y.shape[1]), dt)
+    A = tuple(np.empty((B, W.shape[1]), dt) for W in Ws)
+    D = tuple(np.empty((B, W.shape[1]), dt) for W in Ws)
+    sync = np.zeros(2, np.int64)
+    order = np.ascontiguousarray(order, dtype=np.intp)
+    args = (X, Y, _labels(labels), order, B, Xb, Yb, A, D, Ws, bs, dWs, dbs, *common, GEMM[dt], sync, SCHED_YIELD)
+    with blas_threads(1):  # each worker's products on its own core
+        other = executor.submit(parallel_minibatch_epoch, 1, 2, *args)
+        total, hits, t = parallel_minibatch_epoch(0, 2, *args)
+        total1, hits1, _ = other.result()
+    optimizer.t = int(t)
+    return float(total + total1), int(hits + hits1)

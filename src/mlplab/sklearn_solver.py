@@ -86,9 +86,7 @@ class StochasticSolver:
         if self._plain is None:
             self._plain = Trainer(self.net, self.optimizer, epochs=0, batch_size=B, shuffle=False, seed=None)
         self._plain.batch_size = B
-        if order is not None:
-            X, Y = np.take(X, order, axis=0), np.take(Y, order, axis=0)
-        loss, _ = self._plain.run_epoch(X, Y, None)
+        loss, _ = self._plain.run_epoch(X, Y, None, order=order)
         return self.loss_scale * loss
 
     def _batches(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray | None, B: int) -> float:

@@ -66,12 +66,13 @@ class Trainer:
     then restore the best weights (None: never stop early). on_nonfinite: "raise" a TrainingDiverged
     naming the epoch and learning rate, or "stop" quietly (for sweeps that probe divergence).
     engine: "auto" (default) runs shuffled epochs through the compiled kernels of ``kernels.py`` when they
-    support the setup; "numpy" always uses the NumPy engine. threads: BLAS threads while training (None: 1 for
-    batches below 64 rows, where extra BLAS threads only spin, and the library default otherwise; see
-    ``kernels.blas_threads_for``). The library reads no environment variable: ``mlplab train`` passes
-    $MLPLAB_ENGINE and $MLPLAB_THREADS in as these two parameters.
-    While ``fit`` runs, the trainer owns one helper thread that gathers the next rows for the compiled kernels;
-    it is shut down when ``fit`` returns.
+    support the setup; "numpy" always uses the NumPy engine. threads: cores while training (None: automatic
+    from the batch size). The compiled mini-batch kernel runs on two workers from 64 rows
+    (``kernels.workers_for``), each calling BLAS with one thread; the NumPy engine gives BLAS this many threads
+    (``kernels.blas_threads_for``: one below 64 rows). The library reads no environment variable:
+    ``mlplab train`` passes $MLPLAB_ENGINE and $MLPLAB_THREADS in as these two parameters.
+    While ``fit`` runs, the trainer owns one helper thread: it gathers the next rows for the one-worker kernels,
+    or is the second worker; it is shut down when ``fit`` returns.
     """
 
     def __init__(
@@ -183,25 +184,39 @@ class Trainer:
         self.rng.bit_generator.state = bits.state
 
     # ---------------------------------------------------------------------------------------- epochs
-    def run_epoch(self, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None) -> tuple[float, float]:
+    def run_epoch(self, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None,
+                  order: np.ndarray | None = None) -> tuple[float, float]:
         """One pass over the data; returns (mean training loss, training accuracy or NaN).
 
         The loss and accuracy are averaged over the epoch's batches as they were trained (as
-        scikit-learn's loss_curve_), which costs nothing extra.
+        scikit-learn's loss_curve_), which costs nothing extra. ``order``: the rows' training order (N,), instead
+        of a shuffle drawn from ``self.rng`` (or the stored order without ``shuffle``); rows are gathered batch by
+        batch, never copied as a whole.
         """
         net, opt, N = self.net, self.optimizer, X.shape[0]
         B = N if self.batch_size is None else min(self.batch_size, N)
         rng = self.rng if net.dropout > 0 else None
         if B == N:  # full batch: the gradient is the same in any order, so use the data in place
+            if order is not None:  # unless the caller asks for an order (sums in that order)
+                X, Y = np.take(X, order, axis=0), np.take(Y, order, axis=0)
+                labels = np.take(labels, order) if labels is not None else None
             loss, hits = net.train_batch(X, Y, labels, rng)
             opt.step(net.grads)
             return loss, (hits / N if labels is not None else math.nan)
-        order = self.rng.permutation(N) if self.shuffle else np.arange(N)
+        if order is None:
+            order = self.rng.permutation(N) if self.shuffle else np.arange(N)
         compiled = self.engine != "numpy" and kernels.supported(net, opt, B)
+        if compiled and B > 1 and kernels.workers_for(B, self.threads) == 2:  # gathers its own rows, on two cores
+            if self._gatherer is not None:
+                total, hits = kernels.run_epoch_parallel(net, opt, X, Y, labels, order, B, self._gatherer)
+            else:  # called outside fit: a helper thread for this epoch
+                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlplab-worker") as helper:
+                    total, hits = kernels.run_epoch_parallel(net, opt, X, Y, labels, order, B, helper)
+            return total / N, (hits / N if labels is not None else math.nan)
         total, hits = 0.0, 0
         for xc, yc, lc in _chunks(X, Y, labels, order, B, self._gatherer if compiled else None):
             if compiled:  # same math, compiled (kernels.py); the chunk is already in training order
-                t, h = kernels.run_epoch(net, opt, xc, yc, lc, _arange(xc.shape[0]), B)
+                t, h = kernels.run_epoch(net, opt, xc, yc, lc, B)
                 total, hits = total + t, hits + h
                 continue
             for start in range(0, xc.shape[0], B):
@@ -226,8 +241,10 @@ class Trainer:
             X_val, Y_val = net.as_input(X_val), net.targets(y_val)
         st = self.state
         B = X.shape[0] if self.batch_size is None else min(self.batch_size, X.shape[0])
-        with (kernels.blas_threads(kernels.blas_threads_for(B, self.threads)),
-              ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlplab-gather") as self._gatherer):
+        compiled = self.engine != "numpy" and kernels.supported(net, self.optimizer, B) and X.shape[0] > B
+        # the compiled kernels call BLAS from one thread per worker; the NumPy engine lets BLAS thread itself
+        with (kernels.blas_threads(1 if compiled else kernels.blas_threads_for(B, self.threads)),
+              ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlplab-worker") as self._gatherer):
             try:
                 self._epochs(X, y, Y, labels, X_val, y_val, Y_val if has_val else None, has_val)
             finally:
@@ -332,7 +349,3 @@ def _chunks(X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None, order: np.n
         if start + rows < N:
             pending = gatherer.submit(gather, start + rows, bufs[(k + 1) % 2])
         yield chunk
-
-
-def _arange(n: int) -> np.ndarray:
-    return np.arange(n, dtype=np.intp)
