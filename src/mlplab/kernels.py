@@ -140,7 +140,7 @@ def _gemm(f, ta, A, tb, B, C, alpha, beta, ints, scal):
 # Two workers share one mini-batch (see parallel_minibatch_epoch) and meet at a barrier twice per batch: a
 # counter and a generation number changed by atomic instructions (full fences), spun on, then sched_yield.
 _LIBC = ctypes.CDLL(None)
-SCHED_YIELD = ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.cast(_LIBC.sched_yield, ctypes.c_void_p).value)
+SCHED_YIELD = ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.cast(_LIBC.sched_yield, ctypes.c_void_p).value or 0)
 SPINS_BEFORE_YIELD = 2000
 
 
