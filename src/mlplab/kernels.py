@@ -677,7 +677,7 @@ def run_epoch(net: MLP, optimizer: optim.Optimizer, X: np.ndarray, Y: np.ndarray
     if B == 1:
         total, hits, t = online_epoch(X, Y, _labels(labels), Ws, bs, *common)
     else:
-        total, hits, t = minibatch_epoch(X, Y, _labels(labels), B, Ws, bs, dWs, dbs, *common, GEMM[net.dtype])
+        total, hits, t = minibatch_epoch(X, Y, _labels(labels), B, Ws, bs, dWs, dbs, *common, GEMM[net.dtype])  # type: ignore[call-arg]
     optimizer.t = int(t)
     return float(total), int(hits)
 
