@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from mlplab.atomic import write_json
+
+OutDir = str | os.PathLike | None  # where an experiment writes its figures and data (None: nowhere)
 
 VERDICTS = ("confirmed", "partly", "contradicted", "not addressed")
 
@@ -109,13 +111,13 @@ def jsonable(x):
     return x
 
 
-def mean_sd(values) -> tuple[float, float]:
+def mean_sd(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
     """Mean and sample standard deviation (0 for a single value)."""
     a = np.asarray(values, float)
     return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else 0.0
 
 
-def fit_exponent(x, y) -> float:
+def fit_exponent(x: Sequence[float], y: Sequence[float]) -> float:
     """The slope k of log y = k log x + c (least squares): y ∝ x^k."""
     lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
     return float(np.polyfit(lx, ly, 1)[0])

@@ -7,11 +7,13 @@ decision, then scores the selected model against the last one.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from mlplab import plots, runner
 from mlplab.experiments import verdicts
-from mlplab.experiments.base import QuestionResult, Result, finish, mean_sd
+from mlplab.experiments.base import OutDir, QuestionResult, Result, finish, mean_sd
 from mlplab.experiments.parallel import on_scheduler, pmap
 from mlplab.runner import RunConfig
 
@@ -54,12 +56,12 @@ class LastModel:
     """A trainer callback scoring the network on the test set after the final epoch (before best weights return),
     and every ``every`` epochs for the figure."""
 
-    def __init__(self, X, y, epochs: int, every: int = 0) -> None:
+    def __init__(self, X: np.ndarray, y: np.ndarray, epochs: int, every: int = 0) -> None:
         self.X, self.y, self.epochs, self.every = X, y, epochs, every
         self.last: tuple[float, float] = (float("nan"), float("nan"))
         self.curve: list[tuple[int, float, float]] = []
 
-    def on_epoch_end(self, trainer, record) -> None:
+    def on_epoch_end(self, trainer: Any, record: Any) -> None:
         if record.epoch == self.epochs:
             self.last = trainer.net.evaluate(self.X, self.y)
         if self.every and record.epoch % self.every == 0:
@@ -87,7 +89,7 @@ def point(quick: bool, seed: int, curve: bool = False) -> dict:
                        "test": last.curve} if curve else None}
 
 
-def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = None) -> Result:
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
     """Over several seeds: does selecting the epoch on validation beat the last model on a large test set?"""
     seeds = range(2) if quick else range(6)
     with on_scheduler(scheduler):

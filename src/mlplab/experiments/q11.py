@@ -15,7 +15,7 @@ import numpy as np
 
 from mlplab import plots, runner
 from mlplab.experiments import verdicts
-from mlplab.experiments.base import QuestionResult, Result, finish, pct
+from mlplab.experiments.base import OutDir, QuestionResult, Result, finish, pct
 from mlplab.experiments.parallel import on_scheduler, pmap
 from mlplab.runner import RunConfig
 
@@ -64,7 +64,7 @@ def threshold(rows: list[dict]) -> float | None:
     return min((r["lr"] for r in rows if failed(r)), default=None)
 
 
-def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = None) -> Result:
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
     epochs = 100 if quick else 300
     with on_scheduler(scheduler):
         rows = sweep(grid(quick), epochs, jobs)

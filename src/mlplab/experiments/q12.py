@@ -12,20 +12,22 @@ the width sweep); the intercept a is the fixed per-call overhead that dominates 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from mlplab import plots
 from mlplab.experiments import verdicts
-from mlplab.experiments.base import QuestionResult, Result, finish
+from mlplab.experiments.base import OutDir, QuestionResult, Result, finish
 from mlplab.gradcheck import compare, numerical_gradient
 from mlplab.network import MLP
 
 BATCH = 16
 
 
-def _best_time(fn, repeats: int, min_total: float = 0.15, max_repeats: int = 50) -> tuple[float, Any]:
+def _best_time(fn: Callable[[], Any], repeats: int, min_total: float = 0.15,
+               max_repeats: int = 50) -> tuple[float, Any]:
     """The fastest of at least ``repeats`` calls (more, up to ``max_repeats``, until ``min_total`` seconds
     have been spent: short timings are the noisiest on a shared machine), and the last call's value."""
     best, value, spent, n = float("inf"), None, 0.0, 0
@@ -77,13 +79,13 @@ def point(depth: int, width: int, repeats: int = 1, seed: int = 0) -> dict:
 METHODS = {"naive_s": "finite differences", "no_reuse_s": "chain rule without reuse", "backprop_s": "backprop"}
 
 
-def fit(x, t) -> dict:
+def fit(sizes: Sequence[float], times: Sequence[float]) -> dict:
     """Non-negative least squares on relative errors, t = a + b·x + c·x² with a, b, c ≥ 0 (a cost cannot
     shrink with size), and the share of the fitted time at the smallest and largest x that the intercept a
     (fixed overhead) and the quadratic term explain."""
     from scipy.optimize import nnls
 
-    x, t = np.asarray(x, float), np.asarray(t, float)
+    x, t = np.asarray(sizes, float), np.asarray(times, float)
     A = np.column_stack([np.ones_like(x), x, x**2])
     (a, b, c), _ = nnls(A / t[:, None], np.ones_like(t))
     lin_b, lin_a = np.polyfit(x, t, 1, w=1 / t)
@@ -93,7 +95,7 @@ def fit(x, t) -> dict:
             "quadratic_share_largest": float(c * x[-1] ** 2 / hi)}
 
 
-def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = None) -> Result:
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
     """Time the three methods over depth (width fixed) and width (depth fixed), serially: timings need quiet cores."""
     depths = (1, 2, 4, 8, 16) if quick else (1, 2, 4, 6, 8, 12, 16, 24, 32)
     widths = (4, 8, 16, 32) if quick else (4, 8, 16, 32, 64, 128)

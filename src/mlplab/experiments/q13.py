@@ -10,21 +10,23 @@ half-planes x·w + b > 0 sit anywhere in the (standardised) plane instead of all
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from mlplab import plots, runner
 from mlplab.experiments import verdicts
-from mlplab.experiments.base import QuestionResult, Result, finish, pct
+from mlplab.experiments.base import OutDir, QuestionResult, Result, finish, pct
 from mlplab.runner import RunConfig, predict_original
 
 
 class KinkCounter:
     """Counts, after every epoch, hidden pre-activations h̃ = X W1 + b1 that are exactly 0 (ReLU's kink)."""
 
-    def __init__(self, X) -> None:
+    def __init__(self, X: np.ndarray) -> None:
         self.X, self.zeros, self.total = X, 0, 0
 
-    def on_epoch_end(self, trainer, record) -> None:
+    def on_epoch_end(self, trainer: Any, record: Any) -> None:
         p = trainer.net.params
         h_tilde = self.X @ p["W1"] + p["b1"]
         self.zeros += int(np.count_nonzero(h_tilde == 0))
@@ -37,13 +39,13 @@ class SpreadBiases:
     def __init__(self, seed: int) -> None:
         self.seed, self.W1, self.b1 = seed, None, None
 
-    def __call__(self, net, trainer) -> None:
+    def __call__(self, net: Any, trainer: Any) -> None:
         b1 = net.params["b1"]
         b1[:] = np.random.default_rng(self.seed + 1000).normal(0.0, 1.0, b1.shape).astype(b1.dtype)
         self.W1, self.b1 = net.params["W1"].copy(), b1.copy()
 
 
-def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = None) -> Result:
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
     epochs = 40 if quick else 150
     runs, moved, grads = {}, {}, {}
     kinks = None

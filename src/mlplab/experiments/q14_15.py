@@ -11,7 +11,7 @@ import numpy as np
 
 from mlplab import plots
 from mlplab.experiments import verdicts
-from mlplab.experiments.base import QuestionResult, Result, finish
+from mlplab.experiments.base import OutDir, QuestionResult, Result, finish
 from mlplab.losses import SoftmaxCrossEntropy
 
 SCALES = (1, 10, 30, 100, 300, 1000, 3000, 10000)
@@ -52,7 +52,7 @@ def chain_rule_grad(y_tilde: np.ndarray, Y: np.ndarray) -> np.ndarray:
     return out
 
 
-def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = None) -> Result:
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
     rng = np.random.default_rng(0)
     n_y, B = 10, 64
     base = rng.normal(size=(B, n_y))

@@ -10,6 +10,8 @@ a note when torch is not installed), and central finite differences.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +19,7 @@ import numpy as np
 from mlplab import plots, reference
 from mlplab.data import load_dataset
 from mlplab.experiments import verdicts
-from mlplab.experiments.base import QuestionResult, Result, finish
+from mlplab.experiments.base import OutDir, QuestionResult, Result, finish
 from mlplab.gradcheck import numerical_gradient
 from mlplab.network import MLP
 
@@ -57,7 +59,7 @@ def autograd(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray) -> dic
     return out
 
 
-def _grad(t) -> np.ndarray:
+def _grad(t: Any) -> np.ndarray:
     """A tensor's gradient after backward, as NumPy."""
     assert t.grad is not None
     return t.grad.numpy()
@@ -82,7 +84,7 @@ def _diff(a: dict, b: dict | None, keys: tuple[str, ...]) -> float | None:
     return max(float(np.abs(a[k] - b[k]).max()) for k in keys)
 
 
-def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = None) -> Result:
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
     cases = [(2, 4, 2, "circles (the lab's figure 1: n_x = 2, n_h = 4, n_y = 2)"),
              (2, 16, 3, "spiral, n_h = 16, n_y = 3")]
     rows: list[dict[str, Any]] = []
@@ -114,7 +116,7 @@ def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = No
     assert shown is not None
     d, eng, auto, params = shown
 
-    def draw(keys: tuple[str, ...], title: str):
+    def draw(keys: tuple[str, ...], title: str) -> Callable[[Path], None]:
         def _draw(path):
             fig, axes = plots.plt.subplots(1, len(keys), figsize=(3.4 * len(keys), 3.3))
             for ax, k in zip(np.atleast_1d(axes), keys, strict=True):

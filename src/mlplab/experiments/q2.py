@@ -18,9 +18,9 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from mlplab import plots, runner
-from mlplab.data import load_dataset
+from mlplab.data import Dataset, load_dataset
 from mlplab.experiments import verdicts
-from mlplab.experiments.base import QuestionResult, Result, finish, fit_exponent, mean_sd, pct
+from mlplab.experiments.base import OutDir, QuestionResult, Result, finish, fit_exponent, mean_sd, pct
 from mlplab.experiments.common import FASHION, fashion, fixed_splits, has_fashion
 from mlplab.experiments.parallel import on_scheduler, pmap
 from mlplab.runner import RunConfig
@@ -48,7 +48,8 @@ def bayes_accuracy(n: int = 20000, seed: int = 7, angles: int = 512) -> float:
     return float((pred == ds.y).mean())
 
 
-def _data(dataset: str, quick: bool, seed: int):
+def _data(dataset: str, quick: bool, seed: int
+          ) -> tuple[Dataset, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The pool the training rows are drawn from, the fixed validation rows and the fixed test set."""
     st = SETUP[dataset]
     n_max = max(st["quick" if quick else "full"])
@@ -63,8 +64,6 @@ def _data(dataset: str, quick: bool, seed: int):
     pool = load_dataset("circles", n_samples=n_max + st["n_val"], noise=NOISE, seed=1000 + seed)
     val_set = load_dataset("circles", n_samples=st["n_val"], noise=NOISE, seed=998)
     test = load_dataset("circles", n_samples=st["n_test"], noise=NOISE, seed=999)
-    from mlplab.data import Dataset
-
     ds = Dataset(np.vstack([pool.X[:n_max], val_set.X]), np.concatenate([pool.y[:n_max], val_set.y]), "circles",
                  class_names=pool.class_names)
     return ds, np.arange(n_max), np.arange(n_max, n_max + st["n_val"]), test.X, test.y
@@ -109,7 +108,7 @@ def trend(rows: list[dict]) -> dict:
     }
 
 
-def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = None) -> Result:
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
     mode = "quick" if quick else "full"
     datasets = ["circles"] + ([FASHION] if has_fashion() and not quick else [])
     seeds = {"circles": range(3) if quick else range(5), FASHION: range(3)}

@@ -10,14 +10,15 @@ import numpy as np
 
 from mlplab import plots, runner
 from mlplab.experiments import verdicts
-from mlplab.experiments.base import QuestionResult, Result, finish, pct
+from mlplab.experiments.base import OutDir, QuestionResult, Result, finish, pct
+from mlplab.network import MLP
 from mlplab.runner import RunConfig, predict_original
 
 ACTIVATIONS = ("identity", "tanh", "relu")
 DATASETS = ("circles", "moons")
 
 
-def collapse_gap(net, X: np.ndarray) -> float:
+def collapse_gap(net: MLP, X: np.ndarray) -> float:
     """Max |ŷ-logits of the identity network − logits of its product map X (W1 W2 …) + b|: 0 means it is linear."""
     W = np.eye(net.sizes[0])
     b = np.zeros(net.sizes[0])
@@ -29,7 +30,7 @@ def collapse_gap(net, X: np.ndarray) -> float:
     return float(np.abs(net.forward(X) - p).max())
 
 
-def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = None) -> Result:
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
     """Train each activation on each dataset; accuracies, boundaries, and the identity net's collapse."""
     epochs = 40 if quick else 150
     runs, acc = {}, {}

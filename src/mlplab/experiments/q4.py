@@ -10,7 +10,7 @@ import numpy as np
 from mlplab import plots, runner
 from mlplab.data import LOADERS, load_dataset
 from mlplab.experiments import verdicts
-from mlplab.experiments.base import QuestionResult, Result, finish, mean_sd, pct
+from mlplab.experiments.base import OutDir, QuestionResult, Result, finish, mean_sd, pct
 from mlplab.experiments.parallel import on_scheduler, pmap
 from mlplab.runner import RunConfig
 
@@ -42,7 +42,7 @@ def figure1_point(output: str, n_y: int, epochs: int, seed: int) -> dict:
     return {"sizes": net.sizes, "test_accuracy": net.evaluate(s.X_test, s.y_test)[1]}
 
 
-def figure1(epochs: int, seeds, jobs: int = 1) -> dict:
+def figure1(epochs: int, seeds: range, jobs: int = 1) -> dict:
     """2-4-2 under a SoftMax, 2-4-1 under a sigmoid (mean and standard error over seeds), 2-4-1 SoftMax."""
     cases = (("softmax_n_y2", "softmax", 2), ("sigmoid_n_y1", "sigmoid", 1), ("softmax_n_y1", "softmax", 1))
     rows = pmap(figure1_point, [{"output": o, "n_y": k, "epochs": epochs, "seed": sd} for _, o, k in cases
@@ -71,7 +71,7 @@ def sizes_from_data(quick: bool) -> dict:
     return table
 
 
-def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = None) -> Result:
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
     sizes = QUICK_SIZES if quick else FULL_SIZES
     seeds = range(2) if quick else range(3)
     epochs = 40 if quick else 120

@@ -13,7 +13,7 @@ import numpy as np
 
 from mlplab import plots, runner
 from mlplab.experiments import verdicts
-from mlplab.experiments.base import QuestionResult, Result, finish, pct
+from mlplab.experiments.base import OutDir, QuestionResult, Result, finish, pct
 from mlplab.experiments.common import FASHION, has_fashion, prepared
 from mlplab.network import MLP
 from mlplab.runner import RunConfig
@@ -52,7 +52,7 @@ def _lse(z: np.ndarray) -> np.ndarray:
     return m + np.log(np.exp(z - m[:, None]).sum(axis=1))
 
 
-def soft_argmax(z: np.ndarray, temperatures=(1.0, 0.3, 0.1, 0.03)) -> dict:
+def soft_argmax(z: np.ndarray, temperatures: tuple[float, ...] = (1.0, 0.3, 0.1, 0.03)) -> dict:
     """Mean max |SoftMax(ỹ/T) − onehot(arg max ỹ)| per temperature, and arg-max agreement (always 1)."""
     hard = np.eye(z.shape[1])[z.argmax(1)]
     out = {}
@@ -71,7 +71,7 @@ def config(quick: bool) -> RunConfig:
                      batch_size=32, epochs=60 if quick else 200)
 
 
-def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = None) -> Result:
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
     cfg = config(quick)
     r = runner.run(cfg, prepared=prepared(cfg, n_test=2000 if quick else None))
     s, ds = r.prepared.splits, r.prepared.dataset

@@ -12,13 +12,15 @@ the fraction where ŷ[true] rose and the fraction of wrong classes whose ŷ_j fe
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from mlplab import plots, runner
 from mlplab.data import Dataset, split
 from mlplab.errors import ConfigError
 from mlplab.experiments import verdicts
-from mlplab.experiments.base import QuestionResult, Result, finish, mean_sd, pct
+from mlplab.experiments.base import OutDir, QuestionResult, Result, finish, mean_sd, pct
 from mlplab.experiments.parallel import on_scheduler, pmap
 from mlplab.losses import SoftmaxCrossEntropy, SoftmaxSquaredError
 from mlplab.registry import head_for
@@ -27,7 +29,7 @@ from mlplab.runner import Prepared, RunConfig, predict_original
 MARGINS = np.linspace(-4, 12, 33)
 
 
-def head_grad(head, z: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
+def head_grad(head: Any, z: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
     """Per-example loss and ∂l/∂ỹ from an engine head (whose batch mean carries 1/B)."""
     z = z.astype(np.float64).copy()
     B = z.shape[0]
@@ -136,7 +138,7 @@ def _seeds(values: list) -> str:
     return " / ".join("never" if v is None else str(v) for v in values)
 
 
-def run(quick: bool = False, out=None, jobs: int = 1, scheduler: str | None = None) -> Result:
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
     epochs = 60 if quick else 150
     seeds = (0, 1) if quick else (0, 1, 2, 3, 4)
     sizes = gradient_sizes()

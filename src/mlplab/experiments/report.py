@@ -156,7 +156,7 @@ td.num{font-family:monospace}
 """
 
 
-def _flat(d, prefix: str = "") -> list[tuple[str, str]]:
+def _flat(d: object, prefix: str = "") -> list[tuple[str, str]]:
     """Nested measurements → (dotted key, short value) rows; long lists are summarised."""
     rows = []
     if isinstance(d, dict):
@@ -175,7 +175,7 @@ def _flat(d, prefix: str = "") -> list[tuple[str, str]]:
     return rows
 
 
-def _fmt(v) -> str:
+def _fmt(v: object) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
     return "—" if v is None else str(v)
