@@ -95,10 +95,11 @@ class SGD(Optimizer):
 
 
 class ClassicalSGD(Optimizer):
-    """Classical momentum, scikit-learn's convention: v ← μ v − lr g, p ← p + v (Nesterov: p ← p + μ v − lr g).
+    """Classical momentum, scikit-learn's convention: v ← μ v − lr g, p ← p + v (Nesterov: p ← p + (μ v − lr g)).
 
     The velocity is a step already scaled by the learning rates it was built with, so a change of lr (scikit-learn's
     "invscaling" and "adaptive") acts on new gradients only; with a constant lr it takes the same steps as ``SGD``.
+    Each step rounds as scikit-learn's does (same operations, same order).
     """
 
     def __init__(self, params: Params, lr: float = 0.1, momentum: float = 0.9, nesterov: bool = True,
@@ -108,16 +109,18 @@ class ClassicalSGD(Optimizer):
             raise ConfigError(f"momentum must be in [0, 1]; got {momentum}")
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
         self.velocity = {k: np.zeros_like(p) for k, p in params.items()}
+        self._step = {k: np.empty_like(p) for k, p in params.items()} if nesterov else {}
 
     def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         v, tmp = self.velocity[name], self._tmp[name]
         np.multiply(g, self.lr, out=tmp)  # lr g (g may live in tmp)
         v *= self.momentum
         v -= tmp  # v ← μ v − lr g
-        if self.nesterov:  # p ← p + μ v − lr g, with the new v
-            p -= tmp
-            np.multiply(v, self.momentum, out=tmp)
-            p += tmp
+        if self.nesterov:
+            step = self._step[name]
+            np.multiply(v, self.momentum, out=step)
+            step -= tmp
+            p += step  # p ← p + (μ v − lr g), with the new v
         else:
             p += v
 
@@ -174,23 +177,29 @@ class Adam(Optimizer):
 
 class FoldedAdam(Adam):
     """Adam with the bias corrections folded into the step (Kingma & Ba §2; scikit-learn's convention):
-    lr_t = lr √(1−β₂ᵗ)/(1−β₁ᵗ), p ← p − lr_t m / (√v + ε). Same as ``Adam`` but for where ε sits (√v, not √v̂)."""
+    lr_t = lr √(1−β₂ᵗ)/(1−β₁ᵗ), p ← p + (−lr_t m) / (√v + ε). Same as ``Adam`` but for where ε sits (√v, not √v̂);
+    each step rounds as scikit-learn's does (same operations, same order)."""
+
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay)
+        self._step = {k: np.empty_like(p) for k, p in params.items()}
 
     def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
-        m, v, tmp = self.m[name], self.v[name], self._tmp[name]
-        m -= g  # β₁ m + (1−β₁) g = β₁ (m − g) + g
-        m *= self.beta1
-        m += g
-        v *= self.beta2
-        np.multiply(g, g, out=tmp)
-        tmp *= 1 - self.beta2
-        v += tmp
+        m, v, tmp, step = self.m[name], self.v[name], self._tmp[name], self._step[name]
+        m *= self.beta1  # m ← β₁ m + (1−β₁) g  (g may live in tmp)
+        np.multiply(g, 1 - self.beta1, out=step)
+        m += step
+        v *= self.beta2  # v ← β₂ v + (1−β₂) g²
+        np.multiply(g, g, out=step)
+        step *= 1 - self.beta2
+        v += step
         lr_t = self.lr * math.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
+        np.multiply(m, -lr_t, out=step)
         np.sqrt(v, out=tmp)
         tmp += self.eps
-        np.divide(m, tmp, out=tmp)
-        tmp *= lr_t
-        p -= tmp
+        step /= tmp
+        p += step
 
 
 # ------------------------------------------------------------------------------ learning-rate schedules
