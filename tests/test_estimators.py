@@ -37,7 +37,8 @@ def _api_checks():
             name = getattr(check, "func", check).__name__
             if name in NOT_APPLICABLE:
                 continue
-            marks = [pytest.mark.xfail(reason=expected[name], strict=True)] if name in expected else []
+            # not strict: whether float32's last bit differs depends on the BLAS kernel picked for each row count
+            marks = [pytest.mark.xfail(reason=expected[name], strict=False)] if name in expected else []
             yield pytest.param(est, check, marks=marks,
                                id=f"{type(est).__name__}-{est.get_params()['dtype']}-{name}")
 

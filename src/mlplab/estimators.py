@@ -25,14 +25,17 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Sequence
+from typing import Self
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, column_or_1d, shuffle
+from sklearn.utils import Tags, check_random_state, column_or_1d, shuffle
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -56,32 +59,32 @@ class _BaseMLP(BaseEstimator):
 
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: str = "relu",
         *,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.001,
-        power_t=0.5,
-        max_iter=200,
-        shuffle=True,
-        random_state=None,
-        tol=1e-4,
-        verbose=False,
-        warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        max_fun=15000,
-        dropout=0.0,
-        dtype=None,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | str = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: int | np.random.RandomState | None = None,
+        tol: float = 1e-4,
+        verbose: bool | int = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int | float = 10,
+        max_fun: int = 15000,
+        dropout: float = 0.0,
+        dtype: str | type | None = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -112,7 +115,8 @@ class _BaseMLP(BaseEstimator):
     # ------------------------------------------------------------------------------- subclass hooks
     _loss = "log_loss"  # the engine's loss for the output layer: cross-entropy with scikit-learn's clipping
 
-    def _validate_input(self, X, y, incremental: bool, reset: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _validate_input(self, X: ArrayLike, y: ArrayLike, incremental: bool,
+                        reset: bool) -> tuple[np.ndarray, np.ndarray]:
         """(X, y as scikit-learn trains on it): classifiers binarise the labels."""
         raise NotImplementedError
 
@@ -128,10 +132,10 @@ class _BaseMLP(BaseEstimator):
     # -------------------------------------------------------------------------------- parameters
     def _hidden(self) -> list[int]:
         h = self.hidden_layer_sizes
-        h = [h] if isinstance(h, numbers.Integral) else list(h)
-        if not all(_positive_int(n) for n in h):
+        sizes = [h] if isinstance(h, numbers.Integral) else list(h)  # type: ignore[arg-type]
+        if not all(_positive_int(n) for n in sizes):
             raise ValueError(f"hidden_layer_sizes must be positive integers; got {self.hidden_layer_sizes!r}")
-        return [int(n) for n in h]
+        return [int(n) for n in sizes]
 
     def _check_params(self) -> None:
         for name, choices in (("activation", ACTIVATIONS), ("solver", SOLVERS), ("learning_rate", LEARNING_RATES)):
@@ -158,7 +162,7 @@ class _BaseMLP(BaseEstimator):
         if self.dropout and self.solver == "lbfgs":
             raise ValueError("dropout needs a stochastic solver ('sgd' or 'adam'), not 'lbfgs'")
 
-    def _input_dtype(self):
+    def _input_dtype(self) -> tuple[type, type] | np.dtype:
         """The dtype(s) validate_data converts X to: the input's own float precision unless ``dtype`` is given."""
         return (np.float64, np.float32) if self.dtype is None else np.dtype(self.dtype)
 
@@ -166,30 +170,31 @@ class _BaseMLP(BaseEstimator):
         """scikit-learn's batch size for n rows: 'auto' = min(200, n); a larger one is clipped to n, with a warning."""
         if self.batch_size == "auto":
             return min(200, n)
-        if self.batch_size > n:
+        b = int(self.batch_size)
+        if b > n:
             warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
                           stacklevel=4)
-        return int(np.clip(self.batch_size, 1, n))
+        return min(max(b, 1), n)
 
     # ------------------------------------------------------------------------------------- fitting
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """Fit to X (n_samples, n_features) and y: from new weights unless ``warm_start``. Returns self."""
         return self._fit(X, y, incremental=False)
 
-    def _fit(self, X, y, incremental: bool):
+    def _fit(self, X: ArrayLike, y: ArrayLike, incremental: bool) -> Self:
         self._check_params()
         hidden = self._hidden()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        X, y = self._validate_input(X, y, incremental, reset=first_pass)
-        Y = y.reshape(-1, 1) if y.ndim == 1 else y  # (n, n_outputs), as the network's targets
+        rows, targets = self._validate_input(X, y, incremental, reset=first_pass)
+        Y = targets.reshape(-1, 1) if targets.ndim == 1 else targets  # (n, n_outputs), as the network's targets
         self.n_outputs_ = Y.shape[1]
         self._random_state = check_random_state(self.random_state)
         if first_pass:
-            self._initialize([X.shape[1], *hidden, self.n_outputs_], X.dtype)
+            self._initialize([rows.shape[1], *hidden, self.n_outputs_], rows.dtype)
         if self.solver == "lbfgs":
-            self._fit_lbfgs(X, Y)
+            self._fit_lbfgs(rows, Y)
         else:
-            self._fit_stochastic(X, Y, incremental)
+            self._fit_stochastic(rows, Y, incremental)
         if not all(np.isfinite(p).all() for p in self._net.params.values()):
             raise ValueError("Solver produced non-finite parameter weights. The input data may contain large values "
                              "and need to be preprocessed.")
@@ -291,11 +296,11 @@ class _BaseMLP(BaseEstimator):
             self._net.set_params(self._best_params)
             self._best_params = None  # from now on the best weights are the live ones (scikit-learn aliases them)
 
-    def _update_no_improvement_count(self, X_val, y_val) -> None:
+    def _update_no_improvement_count(self, X_val: np.ndarray | None, y_val: np.ndarray | None) -> None:
         changed = ValueError("early_stopping changed since the first fit; fit without warm_start to start anew")
         if self.early_stopping:
             scores, best = self.validation_scores_, self.best_validation_score_
-            if scores is None or best is None:
+            if scores is None or best is None or X_val is None or y_val is None:
                 raise changed
             score = self._score(X_val, y_val)
             scores.append(score)
@@ -323,15 +328,15 @@ class _BaseMLP(BaseEstimator):
         """The validation targets as ``_score`` compares them (classifiers: back to labels)."""
         return Y_val
 
-    def _output(self, X) -> np.ndarray:
+    def _output(self, X: np.ndarray) -> np.ndarray:
         """The network's output ŷ for validated X: (n, n_outputs)."""
         return self._net.forward(X)
 
-    def _forward(self, X) -> np.ndarray:
+    def _forward(self, X: ArrayLike) -> np.ndarray:
         """ŷ for new rows, in the input's precision as scikit-learn returns it (float32 only for float32 input)."""
         check_is_fitted(self, "coefs_")
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), order="C")
-        return self._output(X).astype(X.dtype, copy=False)
+        rows = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), order="C")
+        return self._output(rows).astype(rows.dtype, copy=False)
 
     # ------------------------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict:
@@ -379,15 +384,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     1.0
     """
 
-    def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, dtype=self._input_dtype(), order="C", reset=reset)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
+    def _validate_input(self, X: ArrayLike, y: ArrayLike, incremental: bool,
+                        reset: bool) -> tuple[np.ndarray, np.ndarray]:
+        rows, labels = validate_data(self, X, y, multi_output=True, dtype=self._input_dtype(), order="C", reset=reset)
+        if labels.ndim == 2 and labels.shape[1] == 1:
+            labels = column_or_1d(labels, warn=True)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
-            self._label_binarizer = LabelBinarizer().fit(y)
+            self._label_binarizer = LabelBinarizer().fit(labels)
             self.classes_ = self._label_binarizer.classes_
         else:
-            classes = unique_labels(y)
+            classes = unique_labels(labels)
             if self.warm_start:
                 if set(classes) != set(self.classes_):
                     raise ValueError(f"warm_start can only be used where `y` has the same classes as in the previous "
@@ -395,15 +401,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
                 raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. "
                                  f"'y' has {classes}.")
-        return X, self._label_binarizer.transform(y).astype(bool)
+        return rows, self._label_binarizer.transform(labels).astype(bool)
 
     def _out_activation(self) -> str:
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
 
-    def _val_targets(self, Y_val):
+    def _val_targets(self, Y_val: np.ndarray) -> np.ndarray:
         return self._label_binarizer.inverse_transform(Y_val)
 
-    def _score(self, X, y) -> float:
+    def _score(self, X: np.ndarray, y: np.ndarray) -> float:
         y_pred = self._predict_labels(self._output(X))
         if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
             return np.nan
@@ -419,7 +425,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return True
 
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None) -> Self:
         """One epoch over (X, y), keeping the optimizer's state between calls; ``classes`` on the first call."""
         if getattr(self, "classes_", None) is None and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
@@ -434,7 +440,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 self._label_binarizer = LabelBinarizer().fit(y if multilabel else classes)
         return self._fit(X, y, incremental=True)
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities (n_samples, n_classes), columns in the order of ``classes_``."""
         y_hat = self._forward(X)
         if self.n_outputs_ == 1:
@@ -442,17 +448,17 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return np.vstack([1 - p, p]).T
         return y_hat
 
-    def predict_log_proba(self, X) -> np.ndarray:
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """log(predict_proba(X))."""
         proba = self.predict_proba(X)
         with np.errstate(divide="ignore"):
             return np.log(proba, out=proba)
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The predicted class of each row (an indicator matrix for multilabel targets)."""
         return self._predict_labels(self._forward(X))
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
@@ -468,11 +474,16 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     _loss = "half_mse"
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, loss="squared_error", solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
-                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
-                 momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9,
-                 beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000, dropout=0.0, dtype=None) -> None:
+    def __init__(self, hidden_layer_sizes: int | Sequence[int] = (100,), activation: str = "relu", *,
+                 loss: str = "squared_error", solver: str = "adam", alpha: float = 0.0001,
+                 batch_size: int | str = "auto", learning_rate: str = "constant", learning_rate_init: float = 0.001,
+                 power_t: float = 0.5, max_iter: int = 200, shuffle: bool = True,
+                 random_state: int | np.random.RandomState | None = None, tol: float = 1e-4,
+                 verbose: bool | int = False, warm_start: bool = False, momentum: float = 0.9,
+                 nesterovs_momentum: bool = True, early_stopping: bool = False, validation_fraction: float = 0.1,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
+                 n_iter_no_change: int | float = 10, max_fun: int = 15000, dropout: float = 0.0,
+                 dtype: str | type | None = None) -> None:
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
             learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
@@ -487,14 +498,16 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             raise ValueError(f"loss must be 'squared_error' (mlplab has no 'poisson' output); got {self.loss!r}")
         super()._check_params()
 
-    def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=self._input_dtype(), order="C",
-                             reset=reset)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        if not reset and (1 if y.ndim == 1 else y.shape[1]) != self.n_outputs_:
-            raise ValueError(f"y has {1 if y.ndim == 1 else y.shape[1]} outputs but the network has {self.n_outputs_}")
-        return X, y
+    def _validate_input(self, X: ArrayLike, y: ArrayLike, incremental: bool,
+                        reset: bool) -> tuple[np.ndarray, np.ndarray]:
+        rows, targets = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=self._input_dtype(),
+                                      order="C", reset=reset)
+        if targets.ndim == 2 and targets.shape[1] == 1:
+            targets = column_or_1d(targets, warn=True)
+        n_out = 1 if targets.ndim == 1 else targets.shape[1]
+        if not reset and n_out != self.n_outputs_:
+            raise ValueError(f"y has {n_out} outputs but the network has {self.n_outputs_}")
+        return rows, targets
 
     def _out_activation(self) -> str:
         return "identity"
@@ -502,28 +515,28 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _loss_scale(self) -> float:
         return 1.0 / self.n_outputs_  # scikit-learn averages the squared error over the outputs too
 
-    def _score(self, X, y) -> float:
+    def _score(self, X: np.ndarray, y: np.ndarray) -> float:
         y_pred = self._output(X)
         if not np.isfinite(y_pred).all():
             return np.nan
         return float(r2_score(y, y_pred.ravel() if y_pred.shape[1] == 1 else y_pred))
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """One epoch over (X, y), keeping the optimizer's state between calls."""
         return self._fit(X, y, incremental=True)
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted targets: (n_samples,) for one output, (n_samples, n_outputs) otherwise."""
         y_hat = self._forward(X)
         return y_hat.ravel() if y_hat.shape[1] == 1 else y_hat
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Tags:
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
 
 
-def expected_failed_checks(estimator) -> dict[str, str]:
+def expected_failed_checks(estimator: BaseEstimator) -> dict[str, str]:
     """scikit-learn checks that cannot pass by design, each with its reason.
 
     For ``check_estimator(est, expected_failed_checks=...)`` and ``parametrize_with_checks``, scikit-learn
@@ -533,8 +546,8 @@ def expected_failed_checks(estimator) -> dict[str, str]:
         return {
             "check_methods_subset_invariance": (
                 "float32 outputs of a matrix product can differ in the last bit (~1e-7 relative) with the "
-                "number of rows, since BLAS picks different kernels; the check allows 1e-7. It passes with "
-                "dtype='float64'."
+                "number of rows, since BLAS picks different kernels; the check allows 1e-7, so it fails on some "
+                "machines and loads. It always passes with dtype='float64'."
             ),
         }
     return {}
