@@ -12,6 +12,7 @@ import os
 import struct
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -53,7 +54,7 @@ def parse_idx(data: bytes | bytearray | memoryview, name: str = "<bytes>") -> np
     return native if native.flags.writeable else native.copy()
 
 
-def _read_all(f, limit: int | None = None) -> bytearray:
+def _read_all(f: BinaryIO | gzip.GzipFile, limit: int | None = None) -> bytearray:
     """Read up to ``limit`` bytes (all if None) in chunks; never pre-allocates from an untrusted size."""
     chunks, total = [], 0
     while limit is None or total < limit:

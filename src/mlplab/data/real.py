@@ -160,7 +160,7 @@ def missing_message(name: str, searched: list[Path]) -> str:
 
 
 def load_idx_dataset(name: str, data_dir: str | os.PathLike | None = None, n_samples: int | None = None,
-                     seed: int = 0, **_ignored) -> Dataset:
+                     seed: int = 0, **_ignored: object) -> Dataset:
     """MNIST or Fashion-MNIST: X uint8 (60000, 784) and y int64, with the 10k test set as X_test/y_test."""
     spec = IDX_DATASETS[name]
     files, searched = find_idx_files(name, data_dir)
@@ -176,7 +176,7 @@ def load_idx_dataset(name: str, data_dir: str | os.PathLike | None = None, n_sam
     return subsample(ds, n_samples, seed)
 
 
-def load_digits(n_samples: int | None = None, seed: int = 0, **_ignored) -> Dataset:
+def load_digits(n_samples: int | None = None, seed: int = 0, **_ignored: object) -> Dataset:
     """scikit-learn's bundled 8×8 handwritten digits: 1797 images, 10 classes, pixel values 0..16 (uint8)."""
     from sklearn.datasets import load_digits as sk_digits
 
