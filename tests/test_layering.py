@@ -63,3 +63,34 @@ def test_the_scan_catches_both_kinds(tmp_path):
         SRC = saved
     assert len(found) == 2 and "_check_split" in found[0] and "net._forward" in found[1]
 
+
+
+def _unannotated(path: Path) -> list[str]:
+    """Public functions and methods (not nested, not numba kernels) with a parameter or return left unannotated."""
+    tree = ast.parse(path.read_text(), str(path))
+    where = path.relative_to(SRC.parent)
+    found = []
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for ch in ast.iter_child_nodes(node):
+            if isinstance(ch, ast.ClassDef) and not _private(ch.name):
+                visit(ch, f"{prefix}{ch.name}.")
+            elif isinstance(ch, ast.FunctionDef | ast.AsyncFunctionDef) and not _private(ch.name):
+                if any("jit" in ast.unparse(d) for d in ch.decorator_list):
+                    continue  # numba infers a kernel's types when it compiles it; annotations would go unchecked
+                a = ch.args
+                params = [*a.posonlyargs, *a.args, *a.kwonlyargs, *(x for x in (a.vararg, a.kwarg) if x)]
+                missing = [p.arg for p in params if p.annotation is None and p.arg not in ("self", "cls")]
+                if missing or (ch.returns is None and ch.name != "__init__"):
+                    found.append(f"{where}:{ch.lineno} {prefix}{ch.name} ({', '.join(missing) or 'return'})")
+
+    visit(tree, "")
+    return found
+
+
+def test_every_public_function_is_annotated():
+    """mypy (scripts/test.sh) checks what is annotated; this makes sure every public function is."""
+    found = [line for path in sorted(SRC.rglob("*.py"))
+             if not any(_private(part) for part in path.relative_to(SRC).parts if part != "__init__.py")
+             for line in _unannotated(path)]
+    assert not found, "\n".join(found)

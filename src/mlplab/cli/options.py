@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 
@@ -10,7 +12,7 @@ class HiddenSizes(click.ParamType):
 
     name = "SIZES"
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, ...]:
         if isinstance(value, tuple):
             return value
         text = str(value).strip()
@@ -30,7 +32,7 @@ class BatchSize(click.ParamType):
 
     name = "INT|full"
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | None:
         if value is None or (isinstance(value, str) and value.lower() == "full"):
             return None
         try:

@@ -7,6 +7,7 @@ import socket
 import threading
 import webbrowser
 from collections.abc import Callable
+from types import FrameType
 
 import uvicorn
 
@@ -48,7 +49,7 @@ class _Server(uvicorn.Server):
         super().__init__(config)
         self.store = store
 
-    def handle_exit(self, sig, frame) -> None:
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self.store.stopping.set()
         super().handle_exit(sig, frame)
 

@@ -54,7 +54,7 @@ class FairLock:
             while ticket != self._serving:
                 self._cond.wait()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         with self._cond:
             self._serving += 1
             self._cond.notify_all()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 import shlex
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from mlplab.data.toy import TOY
 from mlplab.errors import ConfigError
@@ -126,14 +128,14 @@ def _integer(d: dict, key: str, lo: int, hi: int) -> int:
     return int(_number(d, key, lo, hi, integer=True))
 
 
-def _choice(d: dict, key: str, options) -> str:
+def _choice(d: dict, key: str, options: Sequence[str]) -> str:
     value = d[key]
     if value not in options:
         raise ConfigError(f"{key.replace('_', '-')}: {value!r} is not one of {', '.join(map(str, options))}")
     return value
 
 
-def parse_hidden(value) -> tuple[int, ...]:
+def parse_hidden(value: object) -> tuple[int, ...]:
     """'8,8' (or a list) → (8, 8); '' or 'none' → () (no hidden layer); bounds checked."""
     if isinstance(value, list | tuple):
         parts = [str(v) for v in value]
@@ -193,7 +195,7 @@ def parse_settings(d: dict, base: Settings | None = None) -> Settings:
     )
 
 
-def with_(settings: Settings, **changes) -> Settings:
+def with_(settings: Settings, **changes: Any) -> Settings:
     return replace(settings, **changes)
 
 

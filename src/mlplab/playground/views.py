@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from mlplab.data.split import Standardizer
 from mlplab.gradcheck import check_gradients
 from mlplab.network import MLP
 
@@ -75,7 +76,7 @@ def grid(ext: list[float], n: int) -> np.ndarray:
     return np.column_stack([gx.ravel(), gy.ravel()])
 
 
-def boundary(net: MLP, scaler, ext: list[float], n: int = GRID) -> dict:
+def boundary(net: MLP, scaler: Standardizer, ext: list[float], n: int = GRID) -> dict:
     """Per cell: the predicted class and its strength (0: a tie between classes, 255: certain)."""
     _, _, _, y_hat = trace(net, scaler.transform(grid(ext, n), net.dtype))
     p = np.asarray(y_hat, np.float64)
@@ -88,7 +89,7 @@ def boundary(net: MLP, scaler, ext: list[float], n: int = GRID) -> dict:
             "strength": _b64(np.round(strength * 255).astype(np.uint8))}
 
 
-def neuron_maps(net: MLP, scaler, ext: list[float], n: int = NEURON_GRID) -> list[dict]:
+def neuron_maps(net: MLP, scaler: Standardizer, ext: list[float], n: int = NEURON_GRID) -> list[dict]:
     """Each shown hidden unit's activation h, then each output ŷ_k, over the input plane, as int8 of value / scale."""
     _, post, _, y_hat = trace(net, scaler.transform(grid(ext, n), net.dtype))
     maps = []
