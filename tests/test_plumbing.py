@@ -30,7 +30,7 @@ def test_atomic_writes_follow_the_umask_without_changing_it(tmp_path, monkeypatc
 
 
 def _gather_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("mlplab-gather")]
+    return [t for t in threading.enumerate() if t.name.startswith("mlplab-")]
 
 
 def test_the_trainer_owns_its_gather_thread_and_ends_it():

@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -94,7 +95,7 @@ def finish(name: str, questions: list[QuestionResult], data: dict, out: str | os
     return Result(name, {q.question: q for q in questions}, jsonable(data), list(paths.values()), written)
 
 
-def jsonable(x):
+def jsonable(x: Any) -> Any:
     """Numbers, arrays and containers → plain JSON types; NaN and ±inf → None."""
     if isinstance(x, dict):
         return {str(k): jsonable(v) for k, v in x.items()}
