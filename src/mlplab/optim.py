@@ -19,7 +19,13 @@ Params = dict[str, np.ndarray]  # "W1", "b1", … → array
 
 
 class Optimizer:
-    """Base: holds the parameters, the learning rate and one scratch buffer per parameter."""
+    """Base: holds the parameters, the learning rate and one scratch buffer per parameter.
+
+    ``slots`` names the per-parameter state a subclass keeps (dicts of arrays like ``self.velocity``): the one
+    ``state_dict``/``load_state_dict`` below saves and restores them as "slot.W1", … for bit-identical resuming.
+    """
+
+    slots: tuple[str, ...] = ()
 
     def __init__(self, params: dict[str, np.ndarray], lr: float, weight_decay: float = 0.0) -> None:
         if not (lr > 0 and math.isfinite(lr)):
@@ -48,15 +54,22 @@ class Optimizer:
         raise NotImplementedError
 
     def state_dict(self) -> tuple[Params, dict[str, Any]]:
-        """(arrays, scalars): what a checkpoint needs to resume bit-identically."""
-        return {}, {"t": self.t, "lr": self.lr}
+        """(arrays, scalars): what a checkpoint needs to resume bit-identically (the live arrays, not copies)."""
+        arrays = {f"{slot}.{k}": a for slot in self.slots for k, a in getattr(self, slot).items()}
+        return arrays, {"t": self.t, "lr": self.lr}
 
     def load_state_dict(self, arrays: Params, scalars: dict[str, Any]) -> None:
+        """Copy a ``state_dict`` back into this optimizer's own arrays."""
         self.t, self.lr = int(scalars["t"]), float(scalars["lr"])
+        for slot in self.slots:
+            for k, a in getattr(self, slot).items():
+                np.copyto(a, arrays[f"{slot}.{k}"])
 
 
 class SGD(Optimizer):
     """p ← p − lr g;  with momentum μ: v ← μ v + g, p ← p − lr v (Nesterov: p ← p − lr (g + μ v))."""
+
+    slots = ("velocity",)
 
     def __init__(self, params: Params, lr: float = 0.1, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0) -> None:
@@ -84,15 +97,6 @@ class SGD(Optimizer):
         np.multiply(g, self.lr, out=tmp)
         p -= tmp
 
-    def state_dict(self) -> tuple[Params, dict[str, Any]]:
-        arrays, scalars = super().state_dict()
-        return {f"velocity.{k}": v for k, v in self.velocity.items()} | arrays, scalars
-
-    def load_state_dict(self, arrays: Params, scalars: dict[str, Any]) -> None:
-        super().load_state_dict(arrays, scalars)
-        for k, v in self.velocity.items():
-            np.copyto(v, arrays[f"velocity.{k}"])
-
 
 class ClassicalSGD(Optimizer):
     """Classical momentum, scikit-learn's convention: v ← μ v − lr g, p ← p + v (Nesterov: p ← p + (μ v − lr g)).
@@ -101,6 +105,8 @@ class ClassicalSGD(Optimizer):
     "invscaling" and "adaptive") acts on new gradients only; with a constant lr it takes the same steps as ``SGD``.
     Each step rounds as scikit-learn's does (same operations, same order).
     """
+
+    slots = ("velocity",)
 
     def __init__(self, params: Params, lr: float = 0.1, momentum: float = 0.9, nesterov: bool = True,
                  weight_decay: float = 0.0) -> None:
@@ -124,18 +130,11 @@ class ClassicalSGD(Optimizer):
         else:
             p += v
 
-    def state_dict(self) -> tuple[Params, dict[str, Any]]:
-        arrays, scalars = super().state_dict()
-        return {f"velocity.{k}": v for k, v in self.velocity.items()} | arrays, scalars
-
-    def load_state_dict(self, arrays: Params, scalars: dict[str, Any]) -> None:
-        super().load_state_dict(arrays, scalars)
-        for k, v in self.velocity.items():
-            np.copyto(v, arrays[f"velocity.{k}"])
-
 
 class Adam(Optimizer):
     """m ← β₁ m + (1−β₁) g;  v ← β₂ v + (1−β₂) g²;  p ← p − lr m̂ / (√v̂ + ε) with bias-corrected m̂, v̂."""
+
+    slots = ("m", "v")
 
     def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
@@ -162,17 +161,6 @@ class Adam(Optimizer):
         np.divide(m, tmp, out=tmp)
         tmp *= self.lr / bias1
         p -= tmp
-
-    def state_dict(self) -> tuple[Params, dict[str, Any]]:
-        arrays, scalars = super().state_dict()
-        arrays |= {f"m.{k}": a for k, a in self.m.items()} | {f"v.{k}": a for k, a in self.v.items()}
-        return arrays, scalars
-
-    def load_state_dict(self, arrays: Params, scalars: dict[str, Any]) -> None:
-        super().load_state_dict(arrays, scalars)
-        for k in self.m:
-            np.copyto(self.m[k], arrays[f"m.{k}"])
-            np.copyto(self.v[k], arrays[f"v.{k}"])
 
 
 class FoldedAdam(Adam):
