@@ -183,7 +183,7 @@ def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str |
         f"{mini['seconds_per_epoch'] * 1e3:.1f} ms for mini-batch 32); in a typical framework each step pays a fixed "
         f"Python and dispatch cost, so batch-1 training runs tens of times fewer examples per second than batch 32 "
         f"(BENCHMARKS.md: PyTorch's usual loop) and online SGD would rank last per second. "
-        + (f"Here, on a 2-D toy set with a tiny network, {m['fastest_per_second']} won the race per second; "
+        + (f"Here, on a 2-D toy set with a tiny network, {m['fastest_per_second']} won the race per second. "
            if not m["fastest_per_second"].startswith("mini") else "")
         + "In general mini-batch is the reasonable choice: many updates per epoch like online, gradients averaged "
         "over B examples (noise ∝ 1/√B, so a larger stable rate: here η = "

@@ -112,10 +112,12 @@ def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str |
         plots.save(fig, path)
 
     unst, div = m["unstable_lrs"], m["diverged_lrs"]
+    def rates(xs: list[float]) -> str:
+        return "η = " + ", ".join(f"{x:.3g}" for x in xs) if xs else "no rate"
+
     fail_text = (f"from η = {thr:.3g} training fails: unstable (finite, ending above the untrained loss "
-                 f"{small['initial_loss']:.3f}) at η = {', '.join(f'{x:.3g}' for x in unst) or 'none'}, diverged "
-                 f"(non-finite) at η = {', '.join(f'{x:.3g}' for x in div) or 'none'}; the largest stable rate is "
-                 f"{m['largest_stable_lr']:.3g}") if thr else "no rate on the grid fails"
+                 f"{small['initial_loss']:.3f}) at {rates(unst)}; diverged (non-finite) at {rates(div)}; the largest "
+                 f"stable rate is {m['largest_stable_lr']:.3g}") if thr else "no rate on the grid fails"
     answer = (
         f"Full-batch gradient descent on circles for {epochs} epochs: η = {best['lr']:.3g} is best (loss "
         f"{best['final_loss']:.4f}, test {pct(best['test_accuracy'])}); {fail_text}."
