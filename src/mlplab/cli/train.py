@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from mlplab.atomic import check_writable, write_json
+from mlplab.checkpoint import CheckpointEvery, resume_plan
 from mlplab.cli import display
 from mlplab.cli.environment import engine_settings
 from mlplab.cli.options import BATCH, HIDDEN, NONNEG, POSITIVE
@@ -16,7 +17,7 @@ from mlplab.config import RunConfig
 from mlplab.data.registry import TASKS
 from mlplab.presets import DESCRIPTIONS, PRESETS
 from mlplab.registry import ACTIVATIONS, INITS, LOSSES, OPTIMIZERS, OUTPUTS, SCHEDULES
-from mlplab.runner import RunResult, run, save_run_model
+from mlplab.runner import RunResult, original_targets, predict_original, run, save_run_model
 
 D = RunConfig()
 F = TypeVar("F", bound=Callable[..., Any])
@@ -130,8 +131,6 @@ def train_cmd(ctx: click.Context, preset: str | None, out: str | None, json_path
     Writes OUT/metrics.json ({"config", "history", "test"}), OUT/curves.png and, for 2-D data,
     OUT/boundary.png.
     """
-    from mlplab.checkpoint import CheckpointEvery, resume_plan
-
     setup = None
     if resume_dir:
         _no_training_flags(ctx, ["preset", *flags])
@@ -170,8 +169,7 @@ def _no_training_flags(ctx: click.Context, names: list[str]) -> None:
 
 def write_outputs(result: RunResult, out_dir: Path, json_path: str | None) -> list[Path]:
     """metrics.json, curves.png and, for 2-D inputs, boundary.png; returns the paths written."""
-    from mlplab import plots
-    from mlplab.runner import predict_original
+    from mlplab import plots  # matplotlib: imported when a figure is drawn, not for every `mlplab` start
 
     metrics = result.as_json()
     written = [out_dir / "metrics.json", out_dir / "curves.png"]
@@ -179,8 +177,6 @@ def write_outputs(result: RunResult, out_dir: Path, json_path: str | None) -> li
     plots.plot_history(result.history, written[1], title=f"{result.config.dataset}: {result.net.sizes}")
     ds = result.prepared.dataset
     if ds.task == "regression" and result.test_regression is not None:
-        from mlplab.runner import original_targets
-
         s, prep = result.prepared.splits, result.prepared
         part, X, Y = ("test", s.X_test, s.y_test) if len(s.X_test) else ("validation", s.X_val, s.y_val)
         if len(X):
