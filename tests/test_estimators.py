@@ -35,12 +35,33 @@ def _api_checks():
         expected = expected_failed_checks(estimator)
         for est, check in estimator_checks_generator(estimator):
             name = getattr(check, "func", check).__name__
-            if name in NOT_APPLICABLE:
+            if name in NOT_APPLICABLE or name in expected:
+                # An expected failure is left out rather than marked xfail: whether float32's last bit differs
+                # depends on the BLAS kernel picked for each row count, so a mark could never fail. The property
+                # is tested at float32's own precision instead (test_float32_regressor_is_subset_invariant).
                 continue
-            # not strict: whether float32's last bit differs depends on the BLAS kernel picked for each row count
-            marks = [pytest.mark.xfail(reason=expected[name], strict=False)] if name in expected else []
-            yield pytest.param(est, check, marks=marks,
-                               id=f"{type(est).__name__}-{est.get_params()['dtype']}-{name}")
+            yield pytest.param(est, check, id=f"{type(est).__name__}-{est.get_params()['dtype']}-{name}")
+
+
+def test_the_expected_failures_are_only_the_float32_regressor_subset_check():
+    """What _api_checks leaves out as an expected failure, and nothing more."""
+    assert expected_failed_checks(MLPClassifier()) == {}
+    assert expected_failed_checks(MLPRegressor()) == {}
+    assert set(expected_failed_checks(MLPRegressor(dtype="float32"))) == {"check_methods_subset_invariance"}
+
+
+def test_float32_regressor_is_subset_invariant():
+    """scikit-learn's check_methods_subset_invariance at float32 precision: predicting on row subsets gives the
+    full-batch predictions to within a few float32 ulps (the check's 1e-7 is below float32's resolution)."""
+    X, y = make_regression(n_samples=300, n_features=7, noise=0.5, random_state=0)
+    est = MLPRegressor((16,), dtype="float32", max_iter=30, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    full = est.predict(X)
+    for size in (1, 3, 10, 64):
+        parts = np.concatenate([est.predict(X[i : i + size]) for i in range(0, len(X), size)])
+        np.testing.assert_allclose(parts, full, rtol=1e-5, atol=1e-5 * np.abs(full).max())
 
 
 @pytest.mark.parametrize("estimator,check", list(_api_checks()))
