@@ -47,6 +47,7 @@ OPT_CODES = {name: o.code for name, o in registry.OPTIMIZERS.items() if o.code i
 TANH, RELU, SIGMOID = ACT_CODES["tanh"], ACT_CODES["relu"], ACT_CODES["sigmoid"]  # identity: any other code
 SOFTMAX_CE, SOFTMAX_MSE = HEAD_CODES[("softmax", "cross_entropy")], HEAD_CODES[("softmax", "mse")]
 SIGMOID_MSE, SIGMOID_CE = HEAD_CODES[("sigmoid", "mse")], HEAD_CODES[("sigmoid", "cross_entropy")]  # identity+mse
+SOFTMAX_LOG = HEAD_CODES[("softmax", "log_loss")]  # scikit-learn's reported loss: ŷ clipped to [ε, 1 − ε]
 SGD, ADAM = OPT_CODES["sgd"], OPT_CODES["adam"]
 
 FM = {"reassoc", "contract"}  # lets LLVM vectorise dot-product reductions; no assumptions about NaN/inf
@@ -231,7 +232,7 @@ def _dact(kind, a):
 def _head_row(head, z, y, delta, scale):
     """Fused output + loss for one row: z (logits) becomes ŷ, delta gets scale·∂l/∂ỹ; returns l."""
     n = z.shape[0]
-    if head in (SOFTMAX_CE, SOFTMAX_MSE):
+    if head in (SOFTMAX_CE, SOFTMAX_MSE, SOFTMAX_LOG):
         zmax = z[0]
         for j in range(1, n):
             if z[j] > zmax:
@@ -241,6 +242,14 @@ def _head_row(head, z, y, delta, scale):
             z[j] -= zmax
             s += math.exp(z[j])
         lse = math.log(s)
+        if head == SOFTMAX_LOG:  # l = −Σ y log clip(ŷ, ε, 1 − ε) (ε: the dtype's epsilon);  δ = (ŷ − y) / B
+            eps = 1.1920928955078125e-07 if z.itemsize == 4 else 2.220446049250313e-16
+            loss = 0.0
+            for j in range(n):
+                z[j] = math.exp(z[j] - lse)
+                delta[j] = (z[j] - y[j]) * scale
+                loss -= y[j] * math.log(min(max(z[j], eps), 1.0 - eps))
+            return loss
         if head == SOFTMAX_CE:  # cross-entropy: l = Σy · lse − y·s;  δ = (ŷ Σy − y) / B
             ysum, yz = 0.0, 0.0
             for j in range(n):

@@ -98,7 +98,7 @@ HEADS: dict[tuple[str, str], Head] = {(h.output, h.loss): h for h in (
     Head("identity", "mse", losses.IdentitySquaredError, 2),
     Head("sigmoid", "mse", losses.SigmoidSquaredError, 3),
     Head("sigmoid", "cross_entropy", losses.SigmoidCrossEntropy, 4),
-    Head("softmax", "log_loss", losses.SoftmaxLogLoss, None),
+    Head("softmax", "log_loss", losses.SoftmaxLogLoss, 5),
     Head("sigmoid", "log_loss", losses.SigmoidLogLoss, None),
     Head("softmax", "half_mse", losses.halved(losses.SoftmaxSquaredError), None),
     Head("identity", "half_mse", losses.halved(losses.IdentitySquaredError), None),

@@ -206,13 +206,23 @@ class Trainer:
         if order is None:
             order = self.rng.permutation(N) if self.shuffle else np.arange(N)
         compiled = self.engine != "numpy" and kernels.supported(net, opt, B)
+        if compiled and self._gatherer is None:  # called outside fit: the helper thread lives for this epoch
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlplab-worker") as self._gatherer:
+                try:
+                    total, hits = self._shuffled(X, Y, labels, order, B, compiled, rng)
+                finally:
+                    self._gatherer = None
+        else:
+            total, hits = self._shuffled(X, Y, labels, order, B, compiled, rng)
+        return total / N, (hits / N if labels is not None else math.nan)
+
+    def _shuffled(self, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None, order: np.ndarray, B: int,
+                  compiled: bool, rng: np.random.Generator | None) -> tuple[float, int]:
+        """(Σ per-row loss, hits) of one epoch of batches of B rows taken in ``order``."""
+        net, opt = self.net, self.optimizer
         if compiled and B > 1 and kernels.workers_for(B, self.threads) == 2:  # gathers its own rows, on two cores
-            if self._gatherer is not None:
-                total, hits = kernels.run_epoch_parallel(net, opt, X, Y, labels, order, B, self._gatherer)
-            else:  # called outside fit: a helper thread for this epoch
-                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlplab-worker") as helper:
-                    total, hits = kernels.run_epoch_parallel(net, opt, X, Y, labels, order, B, helper)
-            return total / N, (hits / N if labels is not None else math.nan)
+            assert self._gatherer is not None
+            return kernels.run_epoch_parallel(net, opt, X, Y, labels, order, B, self._gatherer)
         total, hits = 0.0, 0
         for xc, yc, lc in _chunks(X, Y, labels, order, B, self._gatherer if compiled else None):
             if compiled:  # same math, compiled (kernels.py); the chunk is already in training order
@@ -226,7 +236,7 @@ class Trainer:
                 opt.step(net.grads)
                 total += loss * xb.shape[0]
                 hits += h
-        return total / N, (hits / N if labels is not None else math.nan)
+        return total, hits
 
     def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None = None,
             y_val: np.ndarray | None = None) -> list[EpochRecord]:
