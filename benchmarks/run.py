@@ -278,6 +278,7 @@ def main() -> None:
     ap.add_argument("--no-rss", action="store_true")
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--no-scan", action="store_true")
+    ap.add_argument("--scan-reps", type=int, default=None, help="rounds per scan point (default: --reps)")
     ap.add_argument("--rss-child", help=argparse.SUPPRESS)
     ap.add_argument("--race-child", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -295,8 +296,9 @@ def main() -> None:
         for row in res["speed"]:
             row["check"] = check(row)
     if not a.no_scan:
-        res["scan"] = scan(a.quick, reps)
-        plot_scan(res["scan"], SCAN_PNG, f"median of {reps} interleaved rounds, load {load()[0]}")
+        scan_reps = a.scan_reps or reps
+        res["scan"] = scan(a.quick, scan_reps)
+        plot_scan(res["scan"], SCAN_PNG, f"median of {scan_reps} interleaved round(s), load {load()[0]}")
     if not a.no_rss:
         res["rss"] = rss()
     if not a.no_race:
