@@ -111,7 +111,9 @@ def test_play_then_pause_epoch_rises_then_stops(page):
 
 def test_default_circles_run_reaches_095_with_the_inner_class_at_the_centre(page):
     page.get_by_role("button", name="Play").click()
-    wait_number(page, "test-accuracy", ">=", 0.95)
+    wait_number(page, "test-accuracy", ">=", 0.95)  # the page shows ≥ 0.95 (reached near epoch 6)
+    # Early epochs still wobble around 0.95, so the check after Pause waits until training has settled.
+    wait_number(page, "epoch", ">=", 30)
     page.get_by_role("button", name="Pause").click()
     assert float(text(page, "test-accuracy")) >= 0.95 and float(text(page, "test-loss")) < 0.6
     time.sleep(0.3)
