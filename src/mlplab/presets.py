@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 PRESETS: dict[str, dict] = {
-    # The lab's own network: circles, one tanh hidden layer of 10, softmax + cross-entropy, plain SGD.
-    "lab": dict(dataset="circles", hidden=(10,), activation="tanh", output="softmax", loss="cross_entropy",
-                optimizer="sgd", lr=0.1, batch_size=10, epochs=100, init="auto"),
+    # The lab's own network is RunConfig's defaults (config.py, their one home): nothing to change.
+    "lab": {},
     # Time to accuracy on Fashion-MNIST: ≥ 0.900 test accuracy, fast (the race and its timings: BENCHMARKS.md).
     "fast": dict(dataset="fashion-mnist", hidden=(256, 128), activation="relu", output="softmax",
                  loss="cross_entropy", optimizer="adam", lr=2e-3, schedule="cosine", dropout=0.2,
