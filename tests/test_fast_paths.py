@@ -38,15 +38,16 @@ def _train(engine: str, *, sizes=(6, 5, 3), activation="tanh", output="softmax",
 def test_kernel_is_dispatched_and_numpy_fallback_is_not(monkeypatch):
     calls = []
     one, two = kernels.run_epoch, kernels.run_epoch_parallel
-    monkeypatch.setattr(kernels, "run_epoch", lambda *a, **k: calls.append(("one", a[-1])) or one(*a, **k))
-    monkeypatch.setattr(kernels, "run_epoch_parallel", lambda *a, **k: calls.append(("two", a[-2])) or two(*a, **k))
+    # run_epoch(net, opt, X, Y, labels, B, …), run_epoch_parallel(net, opt, X, Y, labels, order, B, …): record B
+    monkeypatch.setattr(kernels, "run_epoch", lambda *a, **k: calls.append(("one", a[5])) or one(*a, **k))
+    monkeypatch.setattr(kernels, "run_epoch_parallel", lambda *a, **k: calls.append(("two", a[6])) or two(*a, **k))
     for B in (1, 7, kernels.PARALLEL_FROM - 1, kernels.PARALLEL_FROM, 100):
         _train("auto", batch_size=B, epochs=1)
     expected = [("one", 1), ("one", 7), ("one", kernels.PARALLEL_FROM - 1), ("two", kernels.PARALLEL_FROM),
                 ("two", 100)]
     assert calls == expected
     _train("numpy", batch_size=1, epochs=1)  # forced fallback
-    _train("auto", batch_size=1, epochs=1, dropout=0.2)  # unsupported: dropout
+    _train("auto", batch_size=7, epochs=1, activation="step")  # unsupported: no kernel code
     _train("auto", batch_size=None, epochs=1)  # full batch
     assert calls == expected
 
@@ -100,6 +101,36 @@ def test_kernel_is_deterministic_and_resumes_like_one_run():
     trainer.fit(X, LABELS)
     for k in net.params:
         np.testing.assert_array_equal(net.params[k], a[0].params[k])
+
+
+def test_dropout_kernels_are_deterministic_and_resume_like_one_run():
+    """Dropout masks drawn inside the kernels (one and two workers): same seed, same numbers; 3 epochs in one fit
+    equal 2 + 1 epochs, and the generator ends where the NumPy engine leaves it."""
+    for B in (1, 7, kernels.PARALLEL_FROM):
+        a = _train("auto", epochs=3, batch_size=B, dropout=0.25, optimizer="adam", lr=0.01)
+        b = _train("auto", epochs=3, batch_size=B, dropout=0.25, optimizer="adam", lr=0.01)
+        net, _, trainer = _train("auto", epochs=2, batch_size=B, dropout=0.25, optimizer="adam", lr=0.01)
+        trainer.epochs = 3
+        trainer.fit(X, LABELS)
+        for k in a[0].params:
+            np.testing.assert_array_equal(a[0].params[k], b[0].params[k])
+            np.testing.assert_array_equal(net.params[k], a[0].params[k])
+        ref = _train("numpy", epochs=3, batch_size=B, dropout=0.25, optimizer="adam", lr=0.01)
+        assert a[2].rng.bit_generator.state == ref[2].rng.bit_generator.state == trainer.rng.bit_generator.state
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_skipping_the_generator_equals_drawing(dtype):
+    """kernels.skip moves a PCG64 generator past n uniforms exactly as rng.random(n) does, odd counts and a kept
+    32-bit half (after an integer draw) included; kernels.stream reads the state the kernels start from."""
+    for pre, n in [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (1, 7), (0, 12345), (1, 100_001)]:
+        drawn, skipped = np.random.default_rng(3), np.random.default_rng(3)
+        for rng in (drawn, skipped):
+            rng.integers(0, 10, pre)  # one integer keeps half of a 64-bit draw for later
+        drawn.random(n, dtype=dtype)
+        kernels.skip(skipped, kernels.stream(skipped), n, np.dtype(dtype))
+        assert skipped.bit_generator.state == drawn.bit_generator.state, (pre, n)
+        assert skipped.random(3, dtype=dtype).tolist() == drawn.random(3, dtype=dtype).tolist()
 
 
 def test_divergence_is_reported_by_the_kernel_too():

@@ -4,8 +4,10 @@ Every activation × output/loss head × optimizer (plain SGD, momentum, Nesterov
 × batch size (1, 2, 3, 7, 32, 64) × dtype (float32, float64). Each case trains the same tiny network twice from
 the same seed for two epochs of 70 rows (so every batch size has a short last batch), once with
 ``engine="numpy"`` and once with ``engine="auto"``, and compares every parameter, every optimizer state and the
-loss history. Tolerances: 1e-12 relative in float64, 1e-5 in float32 (the kernels sum in other orders, and their
-float32 tanh is a rational approximation within a few ulp).
+loss history. With dropout (two hidden layers, every activation × optimizer × decay × batch size × dtype) the masks
+must be the NumPy engine's draws: the same numbers, and the trainers' generators end in the same state.
+Tolerances: 1e-12 relative in float64, 1e-5 in float32 (the kernels sum in other orders, and their float32 tanh is
+a rational approximation within a few ulp).
 """
 
 from __future__ import annotations
@@ -43,13 +45,13 @@ def _targets(head: tuple[str, str]):
     return {"softmax": LABELS, "sigmoid": BINARY, "identity": REAL}[output]
 
 
-def _train(engine, sizes, activation, head, optimizer, weight_decay, batch_size, dtype):
+def _train(engine, sizes, activation, head, optimizer, weight_decay, batch_size, dtype, dropout=0.0):
     name, lr, momentum, nesterov = OPTIMIZERS[optimizer]
-    net = MLP(list(sizes), activation, *head, seed=5, dtype=dtype)
+    net = MLP(list(sizes), activation, *head, seed=5, dtype=dtype, dropout=dropout)
     opt = make_optimizer(name, net.params, lr, momentum, nesterov, weight_decay)
     trainer = Trainer(net, opt, epochs=2, batch_size=batch_size, seed=9, engine=engine)
     if engine == "auto":
-        assert kernels.supported(net, opt, batch_size)  # the case really runs a compiled kernel
+        assert kernels.supported(net, opt, batch_size, trainer.rng)  # the case really runs a compiled kernel
     trainer.fit(X.astype(dtype), _targets(head))
     return net, opt, trainer
 
@@ -64,6 +66,7 @@ def _assert_close(ref, got, rtol, what):
         np.testing.assert_allclose(arrays_b[k], a, rtol=rtol, atol=rtol * float(np.abs(a).max()),
                                    err_msg=f"{what}: {k}")
     assert opt_a.t == opt_b.t, what
+    assert tr_a.rng.bit_generator.state == tr_b.rng.bit_generator.state, what  # shuffles and masks: same draws
     for ra, rb in zip(tr_a.history, tr_b.history, strict=True):
         assert rb.train_loss == pytest.approx(ra.train_loss, rel=10 * rtol), what
         if not np.isnan(ra.train_accuracy):  # an argmax may flip only on a float tie: at most one row
@@ -89,6 +92,17 @@ def test_kernels_match_numpy_engine_at_other_depths(sizes, dtype):
         args = (sizes, "tanh", ("softmax", "cross_entropy"), optimizer, wd, B, dtype)
         _assert_close(_train("numpy", *args), _train("auto", *args), TOLERANCE[dtype],
                       f"{optimizer}, wd={wd}, B={B}")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("activation", list(kernels.ACT_CODES))
+def test_kernels_match_numpy_engine_with_dropout(activation, dtype):
+    """Inverted dropout on both hidden layers: every optimizer × decay × batch size, masks drawn as NumPy draws."""
+    sizes = (N_X, 6, 4, N_Y)
+    for optimizer, wd, B in itertools.product(OPTIMIZERS, WEIGHT_DECAYS, BATCH_SIZES):
+        args = (sizes, activation, ("softmax", "cross_entropy"), optimizer, wd, B, dtype, 0.3)
+        _assert_close(_train("numpy", *args), _train("auto", *args), TOLERANCE[dtype],
+                      f"{optimizer}, wd={wd}, B={B}, dropout")
 
 
 def test_the_cases_cover_every_compiled_choice():

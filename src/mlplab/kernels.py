@@ -13,7 +13,8 @@ Three kernels, each a pass over rows in training order:
   half of a batch's rows, then updates half of each weight matrix's rows.
 
 All support the activations, heads and optimizers that have a code in the registry (``ACT_CODES``,
-``HEAD_CODES``, ``OPT_CODES``); no dropout. The Trainer falls back to the NumPy engine otherwise, or when built
+``HEAD_CODES``, ``OPT_CODES``), and inverted dropout with the NumPy engine's masks (drawn from the same PCG64
+stream: ``_fill_mask``). The Trainer falls back to the NumPy engine otherwise, or when built
 with ``engine="numpy"`` (``mlplab train`` passes $MLPLAB_ENGINE). Each optimizer rule (SGD, momentum/Nesterov,
 Adam, L2 decay) is written once below, as a function of one value, and every kernel calls it.
 
@@ -97,13 +98,17 @@ def blas_threads(n: int | None) -> Iterator[None]:
         yield
 
 
-def supported(net: MLP, optimizer: optim.Optimizer, batch_size: int) -> bool:
-    """True when a compiled kernel implements what the NumPy engine would do."""
+def supported(net: MLP, optimizer: optim.Optimizer, batch_size: int, rng: np.random.Generator | None = None
+              ) -> bool:
+    """True when a compiled kernel implements what the NumPy engine would do.
+
+    With dropout, the masks come from ``rng`` (the Trainer's), which must be a PCG64 generator (``default_rng``'s):
+    the kernels draw its numbers themselves."""
     return (
         batch_size >= 1
         and net.activation in ACT_CODES
         and (net.output, net.loss) in HEAD_CODES
-        and net.dropout == 0
+        and (net.dropout == 0 or (rng is not None and type(rng.bit_generator) is np.random.PCG64))
         and any(type(optimizer) is registry.OPTIMIZERS[name].cls for name in OPT_CODES)
         and all(p.flags.c_contiguous for p in net.params.values())
     )
@@ -169,6 +174,142 @@ def _barrier(sync, n, sched_yield):
         spins += 1
         if spins > SPINS_BEFORE_YIELD:
             sched_yield()
+
+
+# ------------------------------------------------------------------------------------------- dropout
+# Dropout masks come from the Trainer's generator (NumPy's PCG64), value for value in the NumPy engine's order:
+# per batch, per hidden layer l, rng.random((m, n_l)) row by row, then u ≥ p. The kernels run PCG64 themselves
+# (a 128-bit LCG with an XSL-RR output), so each worker jumps straight to its rows' place in the stream: uniform
+# number k of an epoch, counted from the generator's state after the shuffle, is row r's unit j of layer l in the
+# batch that starts at row s of m rows, k = s·H + m·(n_1 + … + n_{l−1}) + r·n_l + j (H: all hidden units).
+# float32 draws one 32-bit half of each 64-bit output (low half first; NumPy keeps the other in has_uint32 /
+# uinteger), float64 one whole output. rs: uint64[6] = (state hi, lo, inc hi, lo, has_uint32, uinteger).
+_M32, _S32 = np.uint64(0xFFFFFFFF), np.uint64(32)
+_MULT_HI, _MULT_LO = np.uint64(0x2360ED051FC65DA4), np.uint64(0x4385DF649FCCF645)  # PCG's 128-bit multiplier
+_U0, _U1, _U11, _U58, _U63 = np.uint64(0), np.uint64(1), np.uint64(11), np.uint64(58), np.uint64(63)
+
+
+@njit(cache=True, inline="always")
+def _mulhi(a, b):
+    """The high 64 bits of the 128-bit product a·b (uint64), from 32-bit halves."""
+    a0, a1, b0, b1 = a & _M32, a >> _S32, b & _M32, b >> _S32
+    p00, p01, p10 = a0 * b0, a0 * b1, a1 * b0
+    mid = (p00 >> _S32) + (p01 & _M32) + (p10 & _M32)
+    return a1 * b1 + (p01 >> _S32) + (p10 >> _S32) + (mid >> _S32)
+
+
+@njit(cache=True, inline="always")
+def _mul128(ah, al, bh, bl):
+    """(a·b) mod 2¹²⁸ as (hi, lo)."""
+    return _mulhi(al, bl) + al * bh + ah * bl, al * bl
+
+
+@njit(cache=True, inline="always")
+def _add128(ah, al, bh, bl):
+    lo = al + bl
+    return ah + bh + (_U1 if lo < al else _U0), lo
+
+
+@njit(cache=True, inline="always")
+def _pcg_step(hi, lo, inc_hi, inc_lo):
+    """One PCG64 step: state ← state · multiplier + inc; returns (new state hi, lo, its 64-bit output)."""
+    mh, ml = _mul128(hi, lo, _MULT_HI, _MULT_LO)
+    hi, lo = _add128(mh, ml, inc_hi, inc_lo)
+    return hi, lo, _pcg_output(hi, lo)
+
+
+@njit(cache=True, inline="always")
+def _pcg_output(hi, lo):
+    """PCG64's XSL-RR output of a state: (hi ⊕ lo) rotated right by hi's top 6 bits."""
+    v, rot = hi ^ lo, hi >> _U58
+    return (v >> rot) | (v << ((np.uint64(64) - rot) & _U63))
+
+
+@njit(cache=True)
+def _pcg_advance(hi, lo, inc_hi, inc_lo, steps):
+    """The state ``steps`` steps later, in O(log steps) (Brown's jump-ahead for LCGs, as pcg_advance)."""
+    acc_mh, acc_ml, acc_ph, acc_pl = _U0, _U1, _U0, _U0
+    cur_mh, cur_ml, cur_ph, cur_pl = _MULT_HI, _MULT_LO, inc_hi, inc_lo
+    while steps > 0:
+        if steps & 1:
+            acc_mh, acc_ml = _mul128(acc_mh, acc_ml, cur_mh, cur_ml)
+            ph, pl = _mul128(acc_ph, acc_pl, cur_mh, cur_ml)
+            acc_ph, acc_pl = _add128(ph, pl, cur_ph, cur_pl)
+        sh, sl = _add128(cur_mh, cur_ml, _U0, _U1)
+        cur_ph, cur_pl = _mul128(sh, sl, cur_ph, cur_pl)
+        cur_mh, cur_ml = _mul128(cur_mh, cur_ml, cur_mh, cur_ml)
+        steps >>= 1
+    ph, pl = _mul128(acc_mh, acc_ml, hi, lo)
+    return _add128(ph, pl, acc_ph, acc_pl)
+
+
+@njit(cache=True)
+def _stream_at(rs, k, f32, st):
+    """st ← the generator rs as it stands before uniform number k of the stream (st: uint64[6], as rs)."""
+    st[:] = rs
+    if f32:
+        if k == 0:
+            return
+        if rs[4] != 0:  # the first uniform is the half kept from the draw before
+            st[4] = _U0
+            k -= 1
+        st[0], st[1] = _pcg_advance(rs[0], rs[1], rs[2], rs[3], k // 2)
+        if k % 2 == 1:  # the low half of the next output is used: keep its high half
+            st[0], st[1], out = _pcg_step(st[0], st[1], st[2], st[3])
+            st[4], st[5] = _U1, out >> _S32
+        elif k > 0:  # both halves used; NumPy leaves the used high half in uinteger
+            st[5] = _pcg_output(st[0], st[1]) >> _S32
+    else:
+        st[0], st[1] = _pcg_advance(rs[0], rs[1], rs[2], rs[3], k)
+
+
+@njit(cache=True, inline="always")
+def _fill_mask(st, mask, p, keep):
+    """mask ← keep where the stream's next uniform u ≥ p, else 0, row by row; st advances past them.
+
+    u as NumPy's random(): float32 (x >> 8)·2⁻²⁴ from a 32-bit x, float64 (x >> 11)·2⁻⁵³ from a 64-bit one;
+    exact in float64, compared with p (already rounded to mask's dtype, as NumPy compares)."""
+    hi, lo, inc_hi, inc_lo, has, kept = st[0], st[1], st[2], st[3], st[4], st[5]
+    for r in range(mask.shape[0]):
+        for j in range(mask.shape[1]):
+            if mask.itemsize == 8:
+                hi, lo, out = _pcg_step(hi, lo, inc_hi, inc_lo)
+                u = float(out >> _U11) * (1.0 / 9007199254740992.0)
+            else:
+                if has != 0:
+                    x, has = kept, _U0
+                else:
+                    hi, lo, out = _pcg_step(hi, lo, inc_hi, inc_lo)
+                    x, has, kept = out & _M32, _U1, out >> _S32
+                u = float(x >> np.uint64(8)) * (1.0 / 16777216.0)
+            mask[r, j] = keep if u >= p else 0.0
+    st[0], st[1], st[4], st[5] = hi, lo, has, kept
+
+
+@njit(cache=True, fastmath=FM, inline="always")
+def _drop_rows(st, a, mask, dropped, p, keep):
+    """Inverted dropout on rows of activations a: mask from the stream st (``_fill_mask``), dropped ← a ⊙ mask."""
+    _fill_mask(st, mask, p, keep)
+    for r in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            dropped[r, j] = a[r, j] * mask[r, j]
+
+
+@njit(cache=True, fastmath=FM, inline="always")
+def _times(x, y):
+    """x ← x ⊙ y (same shapes)."""
+    for r in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            x[r, j] *= y[r, j]
+
+
+@njit(cache=True, inline="always")
+def _hidden_units(Ws):
+    """H: units of all hidden layers, the uniforms one row draws."""
+    H = 0
+    for l in range(len(Ws) - 1):
+        H += Ws[l].shape[1]
+    return H
 
 
 # ------------------------------------------------------------------------------------------ scalar math
@@ -365,12 +506,21 @@ def _adam_constants(adam, t, h):
 # ---------------------------------------------------------------------------------------------- online
 @njit(cache=True, fastmath=FM, nogil=True)
 def online_epoch(X, Y, labels, Ws, bs, act, libm, head, opt, lr, mom, nesterov, wd, adam, t,
-                 SW1, Sb1, SW2, Sb2):
-    """One epoch of batch-size-1 training over the rows of X in order; returns (Σ loss, hits, t)."""
+                 SW1, Sb1, SW2, Sb2, p, keep, rs, row0):
+    """One epoch of batch-size-1 training over the rows of X in order; returns (Σ loss, hits, t).
+
+    Dropout (p > 0): hidden unit j of layer l is kept, scaled by keep = 1 / (1 − p), where the generator rs's
+    uniform for it is ≥ p; X[0] is row row0 of the epoch (the stream's place, see ``_stream_at``)."""
     L = len(Ws)
     dt = Ws[0].dtype
     a = [np.empty(W.shape[1], dt) for W in Ws]  # a_l (last: ỹ → ŷ)
     d = [np.empty(W.shape[1], dt) for W in Ws]  # δ_l
+    drop = p > 0
+    mk = [np.empty((1, W.shape[1] if drop else 0), dt) for W in Ws]  # dropout masks: 0 or keep
+    ad = [np.empty(W.shape[1] if drop else 0, dt) for W in Ws]  # a_l ⊙ mask_l, what layer l + 1 reads
+    st = np.empty(6, np.uint64)
+    if drop:
+        _stream_at(rs, row0 * _hidden_units(Ws), Ws[0].itemsize == 4, st)
     h = np.zeros(6, dt)
     has_labels = labels.shape[0] > 0
     total, hits = 0.0, 0
@@ -391,14 +541,19 @@ def online_epoch(X, Y, labels, Ws, bs, act, libm, head, opt, lr, mom, nesterov, 
             elif l == 0 and plain and wd == 0.0:  # same summation order as the fused sweep: chunks change nothing
                 _forward_by_four(W, x, z)
             else:
+                xl = x if l == 0 else (ad[l - 1] if drop else a[l - 1])
                 for i in range(W.shape[0]):
-                    xi = x[i] if l == 0 else a[l - 1][i]
+                    xi = xl[i]
                     if xi != 0.0:
                         for j in range(W.shape[1]):
                             z[j] += xi * W[i, j]
             if l < L - 1:
                 for j in range(z.shape[0]):
                     z[j] = _act(act, z[j], libm)
+                if drop:
+                    _fill_mask(st, mk[l], p, keep)
+                    for j in range(z.shape[0]):
+                        ad[l][j] = z[j] * mk[l][0, j]
         total += _head_row(head, a[L - 1], Y[row], d[L - 1], 1.0)
         if has_labels:
             hits += _hit(a[L - 1], labels[row])
@@ -407,18 +562,20 @@ def online_epoch(X, Y, labels, Ws, bs, act, libm, head, opt, lr, mom, nesterov, 
             _adam_constants(adam, t, h)
         for l in range(L - 1, -1, -1):  # backward, updating layer l as soon as δ_{l−1} is known
             W, delta = Ws[l], d[l]
-            xin = x if l == 0 else a[l - 1]
+            xin = x if l == 0 else (ad[l - 1] if drop else a[l - 1])  # what layer l read
             if l == 0 and plain:  # W1's update waits for the next forward pass (see above); b1's does not
                 pending, x_prev = True, x
                 _update(bs[0], delta, opt, lr, mom, nesterov, 0.0, Sb1[0], Sb2[0], h)
                 continue
             if l > 0:
-                dprev = d[l - 1]
-                for i in range(W.shape[0]):  # δ_{l−1} = (W δ_l) ⊙ σ'(a_{l−1}), with W before its update
+                dprev, ap = d[l - 1], a[l - 1]
+                for i in range(W.shape[0]):  # δ_{l−1} = (W δ_l) ⊙ mask ⊙ σ'(a_{l−1}), with W before its update
                     s = 0.0
                     for j in range(W.shape[1]):
                         s += W[i, j] * delta[j]
-                    dprev[i] = s * _dact(act, xin[i])
+                    if drop:
+                        s = s * mk[l - 1][0, i]
+                    dprev[i] = s * _dact(act, ap[i])
             Wf, S1f, S2f = W.reshape(-1), SW1[l].reshape(-1), SW2[l].reshape(-1)
             n = W.shape[1]
             for i in range(W.shape[0]):  # W ← W − lr x δᵀ (or the optimizer's step with g = x δᵀ)
@@ -500,18 +657,25 @@ def _rank1_row(W, i, xi, delta, lr, wd):
 # ------------------------------------------------------------------------------------------ mini-batch
 @njit(cache=True, fastmath=FM, nogil=True)
 def minibatch_epoch(X, Y, labels, B, Ws, bs, dWs, dbs, act, libm, head, opt, lr, mom, nesterov, wd, adam, t,
-                    SW1, Sb1, SW2, Sb2, gemm):
+                    SW1, Sb1, SW2, Sb2, gemm, p, keep, rs, row0):
     """Mini-batches of B consecutive rows of X (the last may be smaller); returns (Σ loss, hits, t).
 
     Per batch: z_l = a_{l−1} W_l (BLAS), then a_l = σ(z_l + b_l) in one pass; the head row by row (ŷ, loss,
     δ_L, hits, ∂b_L); back through each layer: δ_{l−1} = (δ_l W_lᵀ) ⊙ σ'(a_{l−1}) with ∂b_{l−1} summed in the
     same pass, then W_l's update. Plain SGD without decay updates W_l inside the product: W_l ← W_l − lr a_{l−1}ᵀ δ_l.
+    Dropout (p > 0): as ``online_epoch``; layer l + 1 reads a_l ⊙ mask_l, and δ_l gets the mask's factor.
     """
     L = len(Ws)
     dt = Ws[0].dtype
     N = X.shape[0]
     A = [np.empty((B, W.shape[1]), dt) for W in Ws]
     D = [np.empty((B, W.shape[1]), dt) for W in Ws]
+    drop = p > 0
+    MK = [np.empty((B if drop else 0, W.shape[1]), dt) for W in Ws]  # dropout masks: 0 or keep
+    AD = [np.empty((B if drop else 0, W.shape[1]), dt) for W in Ws]  # a_l ⊙ mask_l
+    st = np.empty(6, np.uint64)
+    if drop:
+        _stream_at(rs, row0 * _hidden_units(Ws), Ws[0].itemsize == 4, st)
     ints = np.empty(8, np.int32)
     scal = np.empty(2, dt)
     h = np.zeros(6, dt)
@@ -523,12 +687,15 @@ def minibatch_epoch(X, Y, labels, B, Ws, bs, dWs, dbs, act, libm, head, opt, lr,
         xb, yb = X[start : start + m], Y[start : start + m]
         for l in range(L):  # forward
             z = A[l][:m]
-            _gemm(gemm, False, xb if l == 0 else A[l - 1][:m], False, Ws[l], z, 1.0, 0.0, ints, scal)
+            xl = xb if l == 0 else (AD[l - 1][:m] if drop else A[l - 1][:m])
+            _gemm(gemm, False, xl, False, Ws[l], z, 1.0, 0.0, ints, scal)
             b = bs[l]
             if l < L - 1:
                 for r in range(m):
                     for j in range(z.shape[1]):
                         z[r, j] = _act(act, z[r, j] + b[j], libm)
+                if drop:
+                    _drop_rows(st, z, MK[l][:m], AD[l][:m], p, keep)
             else:
                 for r in range(m):
                     for j in range(z.shape[1]):
@@ -547,14 +714,16 @@ def minibatch_epoch(X, Y, labels, B, Ws, bs, dWs, dbs, act, libm, head, opt, lr,
             _adam_constants(adam, t, h)
         for l in range(L - 1, -1, -1):  # backward; layer l is updated once δ_{l−1} has used its W
             delta = D[l][:m]
-            xin = xb if l == 0 else A[l - 1][:m]
-            if l > 0:  # δ_{l−1} = (δ_l W_lᵀ) ⊙ σ'(a_{l−1});  ∂L/∂b_{l−1} = Σ_rows δ_{l−1}
-                dprev, dbp = D[l - 1][:m], dbs[l - 1]
+            xin = xb if l == 0 else (AD[l - 1][:m] if drop else A[l - 1][:m])  # what layer l read
+            if l > 0:  # δ_{l−1} = (δ_l W_lᵀ) ⊙ mask ⊙ σ'(a_{l−1});  ∂L/∂b_{l−1} = Σ_rows δ_{l−1}
+                dprev, dbp, ap = D[l - 1][:m], dbs[l - 1], A[l - 1][:m]
                 _gemm(gemm, False, delta, True, Ws[l], dprev, 1.0, 0.0, ints, scal)
+                if drop:
+                    _times(dprev, MK[l - 1][:m])
                 dbp[:] = 0.0
                 for r in range(m):
                     for j in range(dprev.shape[1]):
-                        dprev[r, j] *= _dact(act, xin[r, j])
+                        dprev[r, j] *= _dact(act, ap[r, j])
                         dbp[j] += dprev[r, j]
             if fused_sgd:  # W ← W − lr aᵀδ in the product itself: no gradient array
                 _gemm(gemm, True, xin, False, delta, Ws[l], -lr, 1.0, ints, scal)
@@ -568,7 +737,8 @@ def minibatch_epoch(X, Y, labels, B, Ws, bs, dWs, dbs, act, libm, head, opt, lr,
 
 @njit(cache=True, fastmath=FM, nogil=True)
 def parallel_minibatch_epoch(k, nw, X, Y, labels, order, B, Xb, Yb, A, D, Ws, bs, dWs, dbs, act, libm, head, opt,
-                             lr, mom, nesterov, wd, adam, t, SW1, Sb1, SW2, Sb2, gemm, sync, sched_yield):
+                             lr, mom, nesterov, wd, adam, t, SW1, Sb1, SW2, Sb2, gemm, sync, sched_yield,
+                             p, keep, rs, MK, AD):
     """Worker k of nw: mini-batches of B rows of X in ``order``; returns this worker's (Σ loss, hits, t).
 
     All workers call this at once on the same shared buffers (Xb, Yb, A, D: (B, ·)). Each batch has two phases.
@@ -577,10 +747,15 @@ def parallel_minibatch_epoch(k, nw, X, Y, labels, order, B, Xb, Yb, A, D, Ws, bs
     each W_l's rows, W_l[R] ← W_l[R] − lr a_{l−1}[:, R]ᵀ δ_l over all rows (or the optimizer's step on those
     rows), and the biases of the layers it owns; then a barrier again. Gathering, element-wise work and the
     products are all split, so every piece of the step runs on both cores.
+    Dropout (p > 0): as ``minibatch_epoch``, each worker drawing its own rows' masks (into MK, with a ⊙ mask in AD)
+    from their place in the generator's stream.
     """
     L = len(Ws)
     dt = Ws[0].dtype
     N = order.shape[0]
+    drop = p > 0
+    st = np.empty(6, np.uint64)
+    H = _hidden_units(Ws)
     ints = np.empty(8, np.int32)
     scal = np.empty(2, dt)
     h = np.zeros(6, dt)
@@ -594,22 +769,31 @@ def parallel_minibatch_epoch(k, nw, X, Y, labels, order, B, Xb, Yb, A, D, Ws, bs
             Xb[r] = X[order[start + r]]
             Yb[r] = Y[order[start + r]]
         if r1 > r0:
+            cum = 0  # hidden units of the layers before l
             for l in range(L):  # forward
                 z = A[l][r0:r1]
-                _gemm(gemm, False, Xb[r0:r1] if l == 0 else A[l - 1][r0:r1], False, Ws[l], z, 1.0, 0.0, ints, scal)
+                xl = Xb[r0:r1] if l == 0 else (AD[l - 1][r0:r1] if drop else A[l - 1][r0:r1])
+                _gemm(gemm, False, xl, False, Ws[l], z, 1.0, 0.0, ints, scal)
                 b = bs[l]
                 for r in range(z.shape[0]):
                     for j in range(z.shape[1]):
                         z[r, j] = _act(act, z[r, j] + b[j], libm) if l < L - 1 else z[r, j] + b[j]
+                if drop and l < L - 1:
+                    n_l = z.shape[1]
+                    _stream_at(rs, start * H + m * cum + r0 * n_l, Ws[0].itemsize == 4, st)
+                    _drop_rows(st, z, MK[l][r0:r1], AD[l][r0:r1], p, keep)
+                    cum += n_l
             zL, dL = A[L - 1], D[L - 1]
             scale = 1.0 / m
             for r in range(r0, r1):
                 total += _head_row(head, zL[r], Yb[r], dL[r], scale)
                 if has_labels:
                     hits += _hit(zL[r], labels[order[start + r]])
-            for l in range(L - 1, 0, -1):  # δ_{l−1} = (δ_l W_lᵀ) ⊙ σ'(a_{l−1}), W_l before its step
+            for l in range(L - 1, 0, -1):  # δ_{l−1} = (δ_l W_lᵀ) ⊙ mask ⊙ σ'(a_{l−1}), W_l before its step
                 dprev, ap = D[l - 1][r0:r1], A[l - 1][r0:r1]
                 _gemm(gemm, False, D[l][r0:r1], True, Ws[l], dprev, 1.0, 0.0, ints, scal)
+                if drop:
+                    _times(dprev, MK[l - 1][r0:r1])
                 for r in range(dprev.shape[0]):
                     for j in range(dprev.shape[1]):
                         dprev[r, j] *= _dact(act, ap[r, j])
@@ -619,7 +803,7 @@ def parallel_minibatch_epoch(k, nw, X, Y, labels, order, B, Xb, Yb, A, D, Ws, bs
             _adam_constants(adam, t, h)
         for l in range(L):  # this worker's rows of every W_l; the biases of layers l ≡ k (mod nw)
             delta = D[l][:m]
-            xin = Xb[:m] if l == 0 else A[l - 1][:m]
+            xin = Xb[:m] if l == 0 else (AD[l - 1][:m] if drop else A[l - 1][:m])
             n_in, n_out = Ws[l].shape
             p0, p1 = n_in * k // nw, n_in * (k + 1) // nw
             if p1 > p0:
@@ -675,35 +859,71 @@ def _labels(labels: np.ndarray | None) -> np.ndarray:
     return labels if labels is not None else np.empty(0, np.intp)
 
 
+_NO_STREAM = np.zeros(6, np.uint64)
+_MASK64 = (1 << 64) - 1
+
+
+def stream(rng: np.random.Generator) -> np.ndarray:
+    """A PCG64 generator's state as the kernels read it: uint64[6] (state hi, lo, inc hi, lo, has_uint32, uinteger)."""
+    d = rng.bit_generator.state
+    s, inc = d["state"]["state"], d["state"]["inc"]
+    return np.array([s >> 64, s & _MASK64, inc >> 64, inc & _MASK64, d["has_uint32"], d["uinteger"]], np.uint64)
+
+
+def skip(rng: np.random.Generator, start: np.ndarray, n: int, dtype: np.dtype) -> None:
+    """Set ``rng`` to where it would be after n ``random(dtype=dtype)`` draws from the stream ``start``: what the
+    NumPy engine's masks of an epoch draw (n = rows × hidden units), bit for bit."""
+    st = np.empty(6, np.uint64)
+    _stream_at(start, n, np.dtype(dtype) == np.float32, st)
+    h, lo, ih, il, has, kept = (int(v) for v in st)
+    rng.bit_generator.state = {"bit_generator": "PCG64", "state": {"state": h << 64 | lo, "inc": ih << 64 | il},
+                               "has_uint32": has, "uinteger": kept}
+
+
+def _dropout(net: MLP) -> tuple[Any, Any]:
+    """(p, keep = 1 / (1 − p)) in the network's dtype, as the NumPy engine rounds them."""
+    dt = net.dtype.type
+    return dt(net.dropout), dt(1.0 / (1.0 - net.dropout)) if net.dropout else dt(1.0)
+
+
 def run_epoch(net: MLP, optimizer: optim.Optimizer, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None,
-              B: int) -> tuple[float, int]:
+              B: int, masks: np.ndarray | None = None, row0: int = 0) -> tuple[float, int]:
     """One compiled pass over the rows of X in order (an epoch, or a chunk of whole batches of one).
 
-    X: (N, n_x), Y: (N, n_y) C-contiguous in the network's dtype; labels: (N,) or None.
+    X: (N, n_x), Y: (N, n_y) C-contiguous in the network's dtype; labels: (N,) or None. With dropout, ``masks``
+    is the ``stream`` of the generator at the epoch's start and X[0] is row ``row0`` of the epoch (the caller
+    ``skip``s the generator past the epoch's masks once the epoch is done).
     Returns (Σ per-row loss, hits); updates net and optimizer in place.
     """
     Ws, bs, dWs, dbs, common = _arguments(net, optimizer)
+    drop = (*_dropout(net), _NO_STREAM if masks is None else masks, row0)
     if B == 1:
-        total, hits, t = online_epoch(X, Y, _labels(labels), Ws, bs, *common)
+        total, hits, t = online_epoch(X, Y, _labels(labels), Ws, bs, *common, *drop)
     else:
-        total, hits, t = minibatch_epoch(X, Y, _labels(labels), B, Ws, bs, dWs, dbs, *common, GEMM[net.dtype])  # type: ignore[call-arg]
+        total, hits, t = minibatch_epoch(X, Y, _labels(labels), B, Ws, bs, dWs, dbs, *common, GEMM[net.dtype],  # type: ignore[call-arg]
+                                         *drop)
     optimizer.t = int(t)
     return float(total), int(hits)
 
 
 def run_epoch_parallel(net: MLP, optimizer: optim.Optimizer, X: np.ndarray, Y: np.ndarray,
                        labels: np.ndarray | None, order: np.ndarray, B: int,
-                       executor: Executor) -> tuple[float, int]:
+                       executor: Executor, masks: np.ndarray | None = None) -> tuple[float, int]:
     """One epoch of mini-batches of B rows of X in ``order`` on two workers: this thread and one ``executor``
-    thread (see ``parallel_minibatch_epoch``). Train with one BLAS thread. Returns (Σ per-row loss, hits)."""
+    thread (see ``parallel_minibatch_epoch``); ``masks`` as in ``run_epoch``. Train with one BLAS thread.
+    Returns (Σ per-row loss, hits)."""
     Ws, bs, dWs, dbs, common = _arguments(net, optimizer)
     dt = net.dtype
     Xb, Yb = np.empty((B, X.shape[1]), dt), np.empty((B, Y.shape[1]), dt)
     A = tuple(np.empty((B, W.shape[1]), dt) for W in Ws)
     D = tuple(np.empty((B, W.shape[1]), dt) for W in Ws)
+    rows = B if net.dropout else 0
+    MK = tuple(np.empty((rows, W.shape[1]), dt) for W in Ws)  # dropout masks, and a ⊙ mask
+    AD = tuple(np.empty((rows, W.shape[1]), dt) for W in Ws)
     sync = np.zeros(2, np.int64)
     order = np.ascontiguousarray(order, dtype=np.intp)
-    args = (X, Y, _labels(labels), order, B, Xb, Yb, A, D, Ws, bs, dWs, dbs, *common, GEMM[dt], sync, SCHED_YIELD)
+    args = (X, Y, _labels(labels), order, B, Xb, Yb, A, D, Ws, bs, dWs, dbs, *common, GEMM[dt], sync, SCHED_YIELD,
+            *_dropout(net), _NO_STREAM if masks is None else masks, MK, AD)
     with blas_threads(1):  # each worker's products on its own core
         other = executor.submit(parallel_minibatch_epoch, 1, 2, *args)
         total, hits, t = parallel_minibatch_epoch(0, 2, *args)

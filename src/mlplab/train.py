@@ -205,7 +205,7 @@ class Trainer:
             return loss, (hits / N if labels is not None else math.nan)
         if order is None:
             order = self.rng.permutation(N) if self.shuffle else np.arange(N)
-        compiled = self.engine != "numpy" and kernels.supported(net, opt, B)
+        compiled = self.engine != "numpy" and kernels.supported(net, opt, B, self.rng)
         if compiled and self._gatherer is None:  # called outside fit: the helper thread lives for this epoch
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlplab-worker") as self._gatherer:
                 try:
@@ -218,16 +218,30 @@ class Trainer:
 
     def _shuffled(self, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None, order: np.ndarray, B: int,
                   compiled: bool, rng: np.random.Generator | None) -> tuple[float, int]:
-        """(Σ per-row loss, hits) of one epoch of batches of B rows taken in ``order``."""
+        """(Σ per-row loss, hits) of one epoch of batches of B rows taken in ``order``.
+
+        Compiled with dropout, the kernels draw the masks from the generator's stream as it stands now, the numbers
+        the NumPy engine would draw; the generator is then moved past them (``kernels.skip``)."""
         net, opt = self.net, self.optimizer
+        masks = kernels.stream(rng) if compiled and rng is not None else None
         if compiled and B > 1 and kernels.workers_for(B, self.threads) == 2:  # gathers its own rows, on two cores
             assert self._gatherer is not None
-            return kernels.run_epoch_parallel(net, opt, X, Y, labels, order, B, self._gatherer)
-        total, hits = 0.0, 0
+            total, hits = kernels.run_epoch_parallel(net, opt, X, Y, labels, order, B, self._gatherer, masks)
+        else:
+            total, hits = self._chunked(X, Y, labels, order, B, compiled, rng, masks)
+        if rng is not None and masks is not None:
+            kernels.skip(rng, masks, order.shape[0] * sum(net.sizes[1:-1]), net.dtype)
+        return total, hits
+
+    def _chunked(self, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None, order: np.ndarray, B: int,
+                 compiled: bool, rng: np.random.Generator | None, masks: np.ndarray | None) -> tuple[float, int]:
+        """``_shuffled`` on one worker: chunks of rows gathered (in the background for the kernels), then trained."""
+        net, opt = self.net, self.optimizer
+        total, hits, row0 = 0.0, 0, 0
         for xc, yc, lc in _chunks(X, Y, labels, order, B, self._gatherer if compiled else None):
             if compiled:  # same math, compiled (kernels.py); the chunk is already in training order
-                t, h = kernels.run_epoch(net, opt, xc, yc, lc, B)
-                total, hits = total + t, hits + h
+                t, h = kernels.run_epoch(net, opt, xc, yc, lc, B, masks, row0)
+                total, hits, row0 = total + t, hits + h, row0 + xc.shape[0]
                 continue
             for start in range(0, xc.shape[0], B):
                 xb, yb = xc[start : start + B], yc[start : start + B]
@@ -251,7 +265,7 @@ class Trainer:
             X_val, Y_val = net.as_input(X_val), net.targets(y_val)
         st = self.state
         B = X.shape[0] if self.batch_size is None else min(self.batch_size, X.shape[0])
-        compiled = self.engine != "numpy" and kernels.supported(net, self.optimizer, B) and X.shape[0] > B
+        compiled = self.engine != "numpy" and kernels.supported(net, self.optimizer, B, self.rng) and X.shape[0] > B
         # the compiled kernels call BLAS from one thread per worker; the NumPy engine lets BLAS thread itself
         with (kernels.blas_threads(1 if compiled else kernels.blas_threads_for(B, self.threads)),
               ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlplab-worker") as self._gatherer):
