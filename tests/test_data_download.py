@@ -15,6 +15,7 @@ import pytest
 
 from conftest import require
 from mlplab.cli import main
+from mlplab.cli.environment import data_paths
 from mlplab.data import download as dl
 from mlplab.data import load_dataset, real
 
@@ -95,7 +96,7 @@ def test_download_to_cache_then_load(server, env, capsys):
     assert leftovers(cache) == sorted(dl.file_names())  # the four files, no temporary left
     for name in dl.file_names():
         assert (cache / name).read_bytes() == (FASHION / name).read_bytes()
-    ds = load_dataset("fashion-mnist", n_samples=500)
+    ds = load_dataset("fashion-mnist", n_samples=500, data_paths=data_paths())  # what the CLI reads: the tmp cache
     assert ds.meta["source"] == str(cache) and ds.X.shape == (500, 784) and ds.X_test.shape == (10000, 784)
     # a second run finds verified files and fetches nothing
     server.requests.clear()

@@ -11,7 +11,9 @@ import pytest
 
 from conftest import require
 from idxutil import write_set
-from mlplab.data import load_dataset, real, split
+from mlplab.cli import main
+from mlplab.cli.environment import data_paths
+from mlplab.data import DataPaths, load_dataset, real, split
 from mlplab.errors import ConfigError, DataError
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -21,9 +23,11 @@ FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sanda
 
 @pytest.fixture
 def clean_env(monkeypatch, tmp_path):
-    """No $MLPLAB_DATA, an empty cache, and the system folder of 'mnist' pointed at an empty tmp folder."""
+    """No $MLPLAB_DATA, an empty cache (the default ~/.cache too: $HOME is a tmp folder), and the system folder
+    of 'mnist' pointed at an empty tmp folder."""
     monkeypatch.delenv("MLPLAB_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     spec = dataclasses.replace(real.IDX_DATASETS["mnist"], system_dir=str(tmp_path / "system"))
     monkeypatch.setitem(real.IDX_DATASETS, "mnist", spec)
     return tmp_path
@@ -89,22 +93,42 @@ def test_digits_matches_scikit_learn():
     assert ds.X_test is None
 
 
-def test_lookup_order(clean_env, monkeypatch):
+def test_lookup_order(clean_env):
+    """data_dir, then the DataPaths folders, the system folder, the DataPaths cache."""
     tmp = clean_env
     write_set(tmp / "explicit", n_train=20)
     write_set(tmp / "env" / "mnist", n_train=30, gz=False)  # <dir>/<name>, raw files
     write_set(tmp / "system", n_train=40)
     write_set(tmp / "cache" / "mlplab" / "mnist", n_train=50)
-    monkeypatch.setenv("MLPLAB_DATA", str(tmp / "env"))
-    assert len(load_dataset("mnist", data_dir=str(tmp / "explicit")).X) == 20
-    assert len(load_dataset("mnist").X) == 30
-    monkeypatch.delenv("MLPLAB_DATA")
-    assert len(load_dataset("mnist").X) == 40
+    paths = DataPaths((tmp / "env",), tmp / "cache" / "mlplab")
+    assert len(load_dataset("mnist", data_dir=str(tmp / "explicit"), data_paths=paths).X) == 20
+    assert len(load_dataset("mnist", data_paths=paths).X) == 30
+    no_folders = DataPaths(cache=tmp / "cache" / "mlplab")
+    assert len(load_dataset("mnist", data_paths=no_folders).X) == 40
     for f in (tmp / "system").iterdir():
         f.unlink()
-    ds = load_dataset("mnist")
+    ds = load_dataset("mnist", data_paths=no_folders)
     assert len(ds.X) == 50 and ds.meta["source"] == str(tmp / "cache" / "mlplab" / "mnist")
     assert ds.image_shape == (4, 4) and ds.X.shape[1] == 16 and ds.class_names == [str(d) for d in range(10)]
+
+
+def test_the_library_reads_no_variable_the_cli_reads_both(clean_env, monkeypatch, capsys):
+    """$MLPLAB_DATA and $XDG_CACHE_HOME are read by the CLI (cli/environment.py) and passed in as DataPaths;
+    the library's defaults (no extra folder, ~/.cache/mlplab) ignore them."""
+    tmp = clean_env
+    assert data_paths({}) == DataPaths() and DataPaths().cache == tmp / "home" / ".cache" / "mlplab"
+    assert data_paths({"MLPLAB_DATA": str(tmp / "env"), "XDG_CACHE_HOME": str(tmp / "xdg")}) == DataPaths(
+        (tmp / "env",), tmp / "xdg" / "mlplab")
+    write_set(tmp / "env" / "mnist", n_train=30)
+    write_set(tmp / "cache" / "mlplab" / "mnist", n_train=50)
+    monkeypatch.setenv("MLPLAB_DATA", str(tmp / "env"))
+    with pytest.raises(DataError, match="not found"):
+        load_dataset("mnist")
+    assert main(["data", "list"]) == 0
+    assert str(tmp / "env" / "mnist") in capsys.readouterr().out
+    monkeypatch.delenv("MLPLAB_DATA")
+    assert main(["data", "list"]) == 0
+    assert str(tmp / "cache" / "mlplab" / "mnist") in capsys.readouterr().out
 
 
 def test_missing_dataset_says_where_it_looked(clean_env):

@@ -94,3 +94,42 @@ def test_every_public_function_is_annotated():
              if not any(_private(part) for part in path.relative_to(SRC).parts if part != "__init__.py")
              for line in _unannotated(path)]
     assert not found, "\n".join(found)
+
+
+# ------------------------------------------------------------------ the environment is read at the CLI edge only
+CLI_EDGE = ("cli",)  # src/mlplab/cli/: the `mlplab` command, the playground's command included (cli/playground.py)
+ENV_READERS = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
+
+
+def _env_reads(path: Path) -> list[str]:
+    """Every ``os.environ`` / ``os.getenv`` (and ``from os import environ``) in a module, as where:line."""
+    tree = ast.parse(path.read_text(), str(path))
+    where = path.relative_to(SRC.parent)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in ENV_READERS and ast.unparse(node.value) == "os":
+            found.append(f"{where}:{node.lineno} reads os.{node.attr}")
+        elif isinstance(node, ast.ImportFrom) and node.module == "os":
+            found += [f"{where}:{node.lineno} imports {a.name} from os" for a in node.names if a.name in ENV_READERS]
+    return found
+
+
+def test_only_the_cli_reads_the_environment():
+    """The library takes parameters (e.g. ``data_paths=``, ``engine=``, ``threads=``); `cli/` reads the variables."""
+    found = [line for path in sorted(SRC.rglob("*.py")) if path.relative_to(SRC).parts[0] not in CLI_EDGE
+             for line in _env_reads(path)]
+    assert not found, "\n".join(found)
+
+
+def test_the_environment_scan_catches_every_spelling(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import os\nfrom os import environ, getenv\n\na = os.environ.get('X')\nb = os.getenv('Y')\n"
+                   "c = environ['Z']\n")
+    global SRC
+    saved, SRC = SRC, tmp_path
+    try:
+        found = _env_reads(bad)
+    finally:
+        SRC = saved
+    assert sorted(f.split(" ", 1)[1] for f in found) == ["imports environ from os", "imports getenv from os",
+                                                         "reads os.environ", "reads os.getenv"], found

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mlplab.config import RunConfig
-from mlplab.data import Dataset, Splits, Standardizer, load_dataset, split
+from mlplab.data import DataPaths, Dataset, Splits, Standardizer, load_dataset, split
 from mlplab.data.encoding import TableEncoding
 from mlplab.data.split import standardize_targets
 from mlplab.metrics import regression_metrics
@@ -74,11 +74,14 @@ def _finite_or_none(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def prepare(config: RunConfig) -> Prepared:
-    """Load and split the configured dataset, scaled with training statistics (targets too, for regression)."""
+def prepare(config: RunConfig, data_paths: DataPaths | None = None) -> Prepared:
+    """Load and split the configured dataset, scaled with training statistics (targets too, for regression).
+
+    ``data_paths``: where named IDX datasets are looked for after ``config.data_dir`` (default ``DataPaths()``).
+    """
     ds = load_dataset(
         config.dataset, n_samples=config.n_samples, noise=config.noise, seed=config.seed,
-        data_dir=config.data_dir, label_column=config.label_column, task=config.task,
+        data_dir=config.data_dir, data_paths=data_paths, label_column=config.label_column, task=config.task,
         categorical=config.categorical, impute=config.impute,
     )
     splits, scaler = split(ds, config.val_fraction, config.test_fraction, seed=config.seed, dtype=config.dtype,
@@ -117,12 +120,13 @@ def build(config: RunConfig, n_x: int, n_y: int, *, engine: str = "auto",
 
 def run(config: RunConfig, callbacks: list | tuple = (), prepared: Prepared | None = None,
         on_nonfinite: str = "raise", setup: Callable[[MLP, Trainer], None] | None = None, *,
-        engine: str = "auto", threads: int | None = None) -> RunResult:
+        engine: str = "auto", threads: int | None = None, data_paths: DataPaths | None = None) -> RunResult:
     """Train as configured and score the (restored best) network on the test split.
 
     ``setup(net, trainer)`` runs after building and before training: resuming uses it to restore a checkpoint.
+    ``data_paths`` is passed to ``prepare`` when ``prepared`` is not given.
     """
-    prepared = prepared or prepare(config)
+    prepared = prepared or prepare(config, data_paths)
     s, ds = prepared.splits, prepared.dataset
     config = for_task(config, ds.task)
     n_y = ds.n_outputs

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
 from mlplab import __version__
 from mlplab.cli.data import data_cmd
+from mlplab.cli.environment import debug
 from mlplab.cli.experiments import experiment_cmd, report_cmd
 from mlplab.cli.export import export_cmd
 from mlplab.cli.gradcheck import gradcheck_cmd
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         print("mlplab: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # a bug in mlplab itself: still one line unless debugging
-        if os.environ.get("MLPLAB_DEBUG"):
+        if debug():
             raise
         print(f"mlplab: internal error: {type(e).__name__}: {_one_line(str(e))} "
               "(set MLPLAB_DEBUG=1 for the traceback)", file=sys.stderr)

@@ -8,9 +8,10 @@ from pathlib import Path
 import click
 import numpy as np
 
+from mlplab.cli.environment import data_paths
 from mlplab.data import download as dl
 from mlplab.data.dataset import Dataset
-from mlplab.data.real import IDX_DATASETS, find_idx_files
+from mlplab.data.real import IDX_DATASETS, DataPaths, find_idx_files
 from mlplab.data.registry import LOADERS, SOURCES, is_file_spec, load_dataset
 from mlplab.errors import DataError
 
@@ -31,12 +32,12 @@ def _size(n: float) -> str:
     return ""
 
 
-def _where(name: str, data_dir: str | None) -> tuple[str, str]:
+def _where(name: str, data_dir: str | None, paths: DataPaths) -> tuple[str, str]:
     """(location, size) of a named dataset."""
     if name not in IDX_DATASETS:
         return ("built in", "-")
     try:
-        found, _ = find_idx_files(name, data_dir)
+        found, _ = find_idx_files(name, data_dir, paths)
     except DataError as e:
         return (f"incomplete: {e}", "-")
     if not found:
@@ -52,7 +53,8 @@ def list_cmd(data_dir: str | None) -> None:
 
     IDX datasets are looked for in --data-dir, $MLPLAB_DATA, /usr/share/datasets/NAME, then the user cache.
     """
-    rows = [(name, SOURCES.get(name, ""), *_where(name, data_dir)) for name in sorted(LOADERS)]
+    paths = data_paths()
+    rows = [(name, SOURCES.get(name, ""), *_where(name, data_dir, paths)) for name in sorted(LOADERS)]
     widths = [max(len(r[i]) for r in [("name", "source", "location", "size"), *rows]) for i in range(3)]
     header = ("name", "source", "location", "size")
     for row in [header, *rows]:
@@ -82,7 +84,7 @@ def show_cmd(name: str, out: str | None, per_class: int, label_column: str | Non
     NAME is a dataset name or a .csv/.npz path. Image sets get a grid of examples per class, 2-D sets a
     scatter, 1-D regression sets a plot of y against x (written atomically to --out).
     """
-    ds = load_dataset(name, data_dir=data_dir, label_column=label_column, seed=seed)
+    ds = load_dataset(name, data_dir=data_dir, data_paths=data_paths(), label_column=label_column, seed=seed)
     click.echo(f"dataset     {ds.name}  ({ds.meta.get('source', SOURCES.get(name, ''))})")
     click.echo(f"task        {ds.task}")
     click.echo(f"X           {ds.X.shape[0]} examples × {ds.X.shape[1]} features, {ds.X.dtype}"
@@ -163,7 +165,7 @@ def download_cmd(name: str, dest: str | None, base_url: str | None, timeout: flo
     the known digests, and only then are they renamed into place: a failure leaves nothing behind.
     """
     report = None if quiet else click.echo  # progress on stdout, so stderr holds only an error line
-    paths = dl.download(name, dest, base_url, timeout=timeout, report=report)
+    paths = dl.download(name, dest or data_paths().cache_dir(name), base_url, timeout=timeout, report=report)
     folder = paths[0].parent
     if quiet:
         click.echo(str(folder))

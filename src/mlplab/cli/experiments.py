@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from mlplab.cli import display
+from mlplab.cli.environment import data_paths
 
 JOBS = click.IntRange(min=1)
 _common = [
@@ -40,7 +41,7 @@ def experiment_cmd(name: str, out: Path | None, quick: bool, jobs: int, schedule
     key = module.__name__.rsplit(".", 1)[1]
     out = out or Path("mlplab-experiments") / key
     with display.err.status(f"running {key}{' (quick)' if quick else ''} …"), blas_threads(1):
-        result = module.run(quick=quick, out=out, jobs=jobs, scheduler=scheduler)
+        result = module.run(quick=quick, out=out, jobs=jobs, scheduler=scheduler, data_paths=data_paths())
     for q, r in result.questions.items():
         display.out.print(f"[bold]{q}[/bold] {r.answer}\n  seed: [bold]{r.verdict}[/bold] — {r.judged.because}",
                           highlight=False)
@@ -56,7 +57,7 @@ def report_cmd(out: Path, quick: bool, jobs: int, scheduler: str | None) -> None
     from mlplab.experiments import report
 
     command = "mlplab " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["report"] else ""
-    entries = report.build(quick, out, jobs, scheduler, progress=True, command=command)
+    entries = report.build(quick, out, jobs, scheduler, progress=True, command=command, data_paths=data_paths())
     from mlplab.experiments.base import VERDICTS
 
     verdicts = {v: sum(e["verdict"] == v for e in entries) for v in VERDICTS}

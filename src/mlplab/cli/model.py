@@ -11,6 +11,7 @@ import click
 import numpy as np
 
 from mlplab.atomic import write_json, write_text
+from mlplab.cli.environment import data_paths
 from mlplab.config import RunConfig
 from mlplab.errors import ConfigError, DataError
 from mlplab.modelfile import LoadedModel, load_model
@@ -65,7 +66,7 @@ def _test_split(model: LoadedModel, dataset: str | None, data_dir: str | None) -
         raise ConfigError("the model file does not name its training dataset; pass --dataset")
     same = spec == stored.dataset
     ds = load_dataset(spec, n_samples=stored.n_samples if same else None, noise=stored.noise,
-                      seed=stored.seed, data_dir=data_dir or stored.data_dir,
+                      seed=stored.seed, data_dir=data_dir or stored.data_dir, data_paths=data_paths(),
                       label_column=stored.label_column, task=raw.get("task") or model.task,
                       categorical=stored.categorical, impute=stored.impute, encoding=model.encoding)
     if ds.n_features != model.n_features:

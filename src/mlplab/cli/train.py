@@ -11,7 +11,7 @@ import click
 from mlplab.atomic import check_writable, write_json
 from mlplab.checkpoint import CheckpointEvery, resume_plan
 from mlplab.cli import display
-from mlplab.cli.environment import engine_settings
+from mlplab.cli.environment import data_paths, engine_settings
 from mlplab.cli.options import BATCH, HIDDEN, NONNEG, POSITIVE
 from mlplab.config import RunConfig
 from mlplab.data.registry import TASKS
@@ -150,7 +150,8 @@ def train_cmd(ctx: click.Context, preset: str | None, out: str | None, json_path
         callbacks.append(CheckpointEvery(out_dir, config.as_json(), checkpoint_every))
     with progress:
         env = engine_settings()
-        result = run(config, callbacks=callbacks, setup=setup, engine=env.engine, threads=env.threads)
+        result = run(config, callbacks=callbacks, setup=setup, engine=env.engine, threads=env.threads,
+                     data_paths=data_paths())
     written = write_outputs(result, out_dir, json_path)
     if save_path:
         save_run_model(result, save_path)

@@ -16,7 +16,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from mlplab.data.real import IDX_DATASETS, IDX_FILES, cache_dir
+from mlplab.data.real import IDX_DATASETS, IDX_FILES, DataPaths
 from mlplab.errors import ConfigError, DataError
 
 # Accepted SHA-256 digests of each .gz file. MNIST: the digests published for the files on the standard
@@ -93,7 +93,8 @@ def _fetch(url: str, tmp: Path, timeout: float) -> str:
 
 def download(name: str, dest: str | os.PathLike | None = None, base_url: str | None = None,
              timeout: float = 30.0, report: Report | None = None) -> list[Path]:
-    """Fetch ``name``'s four files into ``dest`` (default: the user cache); return their paths.
+    """Fetch ``name``'s four files into ``dest`` (default: ``DataPaths().cache_dir(name)``, ~/.cache/mlplab/NAME;
+    the CLI passes $XDG_CACHE_HOME's); return their paths.
 
     Files already present with a known checksum are kept. Mirrors are tried in order (or only ``base_url``).
     """
@@ -103,7 +104,7 @@ def download(name: str, dest: str | os.PathLike | None = None, base_url: str | N
     if timeout <= 0:
         raise ConfigError(f"timeout must be > 0 seconds; got {timeout}")
     say = report or (lambda _msg: None)
-    folder = Path(dest) if dest else cache_dir(name)
+    folder = Path(dest) if dest else DataPaths().cache_dir(name)
     if folder.exists() and not folder.is_dir():
         raise DataError(f"{folder}: exists and is not a folder")
     mirrors = (base_url,) if base_url else MIRRORS[name]

@@ -1,15 +1,16 @@
 """Real datasets by name: scikit-learn's 8×8 digits, and MNIST / Fashion-MNIST from IDX files on disk.
 
-IDX files are looked for, in order, in: the ``data_dir`` option (CLI ``--data-dir``), ``$MLPLAB_DATA``,
-the folder a Debian package installs them in (``/usr/share/datasets/NAME``), and the user cache
-(``$XDG_CACHE_HOME/mlplab/NAME``, else ``~/.cache/mlplab/NAME``) where ``mlplab data download`` puts them.
-In each folder both ``DIR`` and ``DIR/NAME`` are tried.
+IDX files are looked for, in order, in: the ``data_dir`` option (CLI ``--data-dir``), the folders of a
+``DataPaths`` (the CLI: ``$MLPLAB_DATA``), the folder a Debian package installs them in
+(``/usr/share/datasets/NAME``), and the ``DataPaths`` cache (default ``~/.cache/mlplab/NAME``; the CLI:
+``$XDG_CACHE_HOME/mlplab/NAME``) where ``mlplab data download`` puts them. In each folder both ``DIR`` and
+``DIR/NAME`` are tried. This module reads no environment variable; ``mlplab.cli.environment`` does.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -54,19 +55,33 @@ def _variants(stem: str) -> list[str]:
     return [stem + ".gz", stem, dotted + ".gz", dotted]
 
 
-def cache_dir(name: str | None = None) -> Path:
-    """The user cache folder for downloads: ``$XDG_CACHE_HOME/mlplab[/NAME]`` or ``~/.cache/mlplab[/NAME]``."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlplab"
-    return base / name if name else base
+def default_cache() -> Path:
+    """``~/.cache/mlplab``: the download cache when the caller names none (the CLI honours $XDG_CACHE_HOME)."""
+    return Path.home() / ".cache" / "mlplab"
 
 
-def search_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Path]:
+@dataclass(frozen=True)
+class DataPaths:
+    """Where named IDX datasets are looked for besides an explicit ``data_dir``, and where downloads go.
+
+    ``folders`` are searched after ``data_dir`` and before the system folder; ``cache`` last. The defaults read
+    no environment variable: the CLI builds its DataPaths from $MLPLAB_DATA and $XDG_CACHE_HOME and passes it in.
+    """
+
+    folders: tuple[Path, ...] = ()
+    cache: Path = field(default_factory=default_cache)
+
+    def cache_dir(self, name: str | None = None) -> Path:
+        """The cache folder, or dataset ``name``'s folder in it (``CACHE/NAME``)."""
+        return self.cache / name if name else self.cache
+
+
+def search_dirs(name: str, data_dir: str | os.PathLike | None = None, paths: DataPaths | None = None) -> list[Path]:
     """Every folder looked in for ``name``'s files, in order (each base folder, then its NAME subfolder)."""
     spec = IDX_DATASETS[name]
+    paths = paths or DataPaths()
     bases = [Path(data_dir)] if data_dir else []
-    if os.environ.get("MLPLAB_DATA"):
-        bases.append(Path(os.environ["MLPLAB_DATA"]))
-    bases += [Path(spec.system_dir), cache_dir(name)]
+    bases += [*paths.folders, Path(spec.system_dir), paths.cache_dir(name)]
     dirs: list[Path] = []
     for base in bases:
         for d in (base, base / name):
@@ -85,12 +100,13 @@ def _files_in(folder: Path) -> dict[str, Path]:
     return found
 
 
-def find_idx_files(name: str, data_dir: str | os.PathLike | None = None) -> tuple[dict[str, Path], list[Path]]:
+def find_idx_files(name: str, data_dir: str | os.PathLike | None = None,
+                   paths: DataPaths | None = None) -> tuple[dict[str, Path], list[Path]]:
     """(the four files from the first folder that holds them, the folders searched); ({}, searched) if none.
 
     A folder holding some but not all four files is an error: it names what is missing.
     """
-    searched = search_dirs(name, data_dir)
+    searched = search_dirs(name, data_dir, paths)
     for folder in searched:
         found = _files_in(folder)
         if len(found) == len(IDX_FILES):
@@ -160,10 +176,13 @@ def missing_message(name: str, searched: list[Path]) -> str:
 
 
 def load_idx_dataset(name: str, data_dir: str | os.PathLike | None = None, n_samples: int | None = None,
-                     seed: int = 0, **_ignored: object) -> Dataset:
-    """MNIST or Fashion-MNIST: X uint8 (60000, 784) and y int64, with the 10k test set as X_test/y_test."""
+                     seed: int = 0, data_paths: DataPaths | None = None, **_ignored: object) -> Dataset:
+    """MNIST or Fashion-MNIST: X uint8 (60000, 784) and y int64, with the 10k test set as X_test/y_test.
+
+    Looked for in ``data_dir``, then ``data_paths`` (default ``DataPaths()``: the system folder, ~/.cache/mlplab).
+    """
     spec = IDX_DATASETS[name]
-    files, searched = find_idx_files(name, data_dir)
+    files, searched = find_idx_files(name, data_dir, data_paths)
     if not files:
         raise DataError(missing_message(name, searched))
     k = len(spec.class_names)

@@ -49,7 +49,8 @@ def load_dataset(spec: str, **options: Any) -> Dataset:
     """A dataset by registered name, or a .csv/.npz file path.
 
     Options: n_samples (toy sets: size; others: a seeded stratified subsample of the training rows), noise,
-    seed, data_dir (IDX datasets), label_column (tables: one name/index, or several "y1,y2"), task
+    seed, data_dir and data_paths (IDX datasets: a folder, then a ``DataPaths``), label_column (tables: one
+    name/index, or several "y1,y2"), task
     ("auto": what the data says; "classification" or "regression" forces it), categorical, impute and encoding
     (tables: see ``mlplab.data.encoding``).
     """

@@ -1,9 +1,10 @@
 """What every experiment returns and the small helpers they share: results, data files, exponent fits.
 
-An experiment answers one lab question (or a natural group of them). ``run(quick, out, jobs, scheduler)``
-measures, writes its figures (PNG) and data (JSON) into ``out`` when given, and returns a ``Result``
-whose ``questions`` hold, per question, the measured answer, its numbers, the seed's claim and a verdict
-derived from the numbers (never typed in by hand).
+An experiment answers one lab question (or a natural group of them).
+``run(quick, out, jobs, scheduler, data_paths)`` measures (``data_paths``: where Fashion-MNIST is looked for),
+writes its figures (PNG) and data (JSON) into ``out`` when given, and returns a ``Result`` whose ``questions``
+hold, per question, the measured answer, its numbers, the seed's claim and a verdict derived from the numbers
+(never typed in by hand).
 """
 
 from __future__ import annotations

@@ -7,34 +7,34 @@ import functools
 
 import numpy as np
 
-from mlplab.data import LOADERS, Dataset, Splits, Standardizer, load_dataset, split
+from mlplab.data import LOADERS, DataPaths, Dataset, Splits, Standardizer, load_dataset, split
 from mlplab.data.real import subsample
 from mlplab.runner import Prepared, RunConfig, prepare
 
 FASHION = "fashion-mnist"
 
 
-def has_fashion() -> bool:
-    """True when the Fashion-MNIST loader exists and its files are installed."""
+def has_fashion(data_paths: DataPaths | None = None) -> bool:
+    """True when the Fashion-MNIST loader exists and its files are installed (looked for in ``data_paths``)."""
     if FASHION not in LOADERS:
         return False
     try:
-        _full(FASHION)
+        _full(FASHION, data_paths or DataPaths())
     except Exception:  # missing files: the experiments fall back to a toy set and say so
         return False
     return True
 
 
 @functools.lru_cache(maxsize=2)
-def _full(name: str) -> Dataset:
-    return load_dataset(name)
+def _full(name: str, data_paths: DataPaths) -> Dataset:
+    return load_dataset(name, data_paths=data_paths)
 
 
-def prepared(cfg: RunConfig, n_test: int | None = None) -> Prepared:
+def prepared(cfg: RunConfig, n_test: int | None = None, data_paths: DataPaths | None = None) -> Prepared:
     """``runner.prepare(cfg)``, but reading Fashion-MNIST from disk once; ``n_test`` keeps a seeded test subset."""
     if cfg.dataset != FASHION:
-        return prepare(cfg)
-    ds = subsample(_full(FASHION), cfg.n_samples, cfg.seed)
+        return prepare(cfg, data_paths)
+    ds = subsample(_full(FASHION, data_paths or DataPaths()), cfg.n_samples, cfg.seed)
     if n_test is not None and ds.X_test is not None and ds.y_test is not None and n_test < len(ds.X_test):
         keep = np.sort(np.random.default_rng(cfg.seed).permutation(len(ds.X_test))[:n_test])
         ds = Dataset(ds.X, ds.y, ds.name, ds.task, ds.class_names, ds.X_test[keep], ds.y_test[keep],
@@ -43,9 +43,9 @@ def prepared(cfg: RunConfig, n_test: int | None = None) -> Prepared:
     return Prepared(ds, splits, scaler)
 
 
-def fashion() -> Dataset:
+def fashion(data_paths: DataPaths | None = None) -> Dataset:
     """The whole Fashion-MNIST set (60k train, 10k test), read from disk once per process."""
-    return _full(FASHION)
+    return _full(FASHION, data_paths or DataPaths())
 
 
 def fixed_splits(ds: Dataset, train: np.ndarray, val: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,

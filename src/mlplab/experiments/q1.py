@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from mlplab import plots, runner
+from mlplab.data import DataPaths
 from mlplab.experiments import verdicts
 from mlplab.experiments.base import OutDir, QuestionResult, Result, finish, mean_sd
 from mlplab.experiments.parallel import on_scheduler, pmap
@@ -89,7 +90,8 @@ def point(quick: bool, seed: int, curve: bool = False) -> dict:
                        "test": last.curve} if curve else None}
 
 
-def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None,
+        data_paths: DataPaths | None = None) -> Result:
     """Over several seeds: does selecting the epoch on validation beat the last model on a large test set?"""
     seeds = range(2) if quick else range(6)
     with on_scheduler(scheduler):

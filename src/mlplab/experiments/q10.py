@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from mlplab import plots, runner
+from mlplab.data import DataPaths
 from mlplab.experiments import verdicts
 from mlplab.experiments.base import OutDir, QuestionResult, Result, finish, mean_sd, pct
 from mlplab.experiments.parallel import on_scheduler, pmap
@@ -93,7 +94,8 @@ def standstill(seed: int, epochs: int) -> dict:
             "test_accuracy": r.test_accuracy, "curve": [h.train_loss for h in r.history][:: max(1, epochs // 500)]}
 
 
-def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None,
+        data_paths: DataPaths | None = None) -> Result:
     epochs = 10 if quick else 40
     seeds = (0, 1) if quick else (0, 1, 2, 3, 4)
     grid = (0.01, 0.1, 1.0) if quick else LR_GRID

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from mlplab import plots, runner
+from mlplab.data import DataPaths
 from mlplab.experiments import verdicts
 from mlplab.experiments.base import OutDir, QuestionResult, Result, finish, pct
 from mlplab.experiments.parallel import on_scheduler, pmap
@@ -64,7 +65,8 @@ def threshold(rows: list[dict]) -> float | None:
     return min((r["lr"] for r in rows if failed(r)), default=None)
 
 
-def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None,
+        data_paths: DataPaths | None = None) -> Result:
     epochs = 100 if quick else 300
     with on_scheduler(scheduler):
         rows = sweep(grid(quick), epochs, jobs)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from mlplab import plots
+from mlplab.data import DataPaths
 from mlplab.experiments import verdicts
 from mlplab.experiments.base import OutDir, QuestionResult, Result, finish
 from mlplab.gradcheck import compare, numerical_gradient
@@ -95,7 +96,8 @@ def fit(sizes: Sequence[float], times: Sequence[float]) -> dict:
             "quadratic_share_largest": float(c * x[-1] ** 2 / hi)}
 
 
-def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None,
+        data_paths: DataPaths | None = None) -> Result:
     """Time the three methods over depth (width fixed) and width (depth fixed), serially: timings need quiet cores."""
     depths = (1, 2, 4, 8, 16) if quick else (1, 2, 4, 6, 8, 12, 16, 24, 32)
     widths = (4, 8, 16, 32) if quick else (4, 8, 16, 32, 64, 128)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from mlplab import plots, runner
+from mlplab.data import DataPaths
 from mlplab.experiments import verdicts
 from mlplab.experiments.base import OutDir, QuestionResult, Result, finish, pct
 from mlplab.runner import RunConfig, predict_original
@@ -45,7 +46,8 @@ class SpreadBiases:
         self.W1, self.b1 = net.params["W1"].copy(), b1.copy()
 
 
-def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None,
+        data_paths: DataPaths | None = None) -> Result:
     epochs = 40 if quick else 150
     runs, moved, grads = {}, {}, {}
     kinks = None

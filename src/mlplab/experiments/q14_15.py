@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from mlplab import plots
+from mlplab.data import DataPaths
 from mlplab.experiments import verdicts
 from mlplab.experiments.base import OutDir, QuestionResult, Result, finish
 from mlplab.losses import SoftmaxCrossEntropy
@@ -52,7 +53,8 @@ def chain_rule_grad(y_tilde: np.ndarray, Y: np.ndarray) -> np.ndarray:
     return out
 
 
-def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None,
+        data_paths: DataPaths | None = None) -> Result:
     rng = np.random.default_rng(0)
     n_y, B = 10, 64
     base = rng.normal(size=(B, n_y))

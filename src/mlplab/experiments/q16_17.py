@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from mlplab import plots, reference
-from mlplab.data import load_dataset
+from mlplab.data import DataPaths, load_dataset
 from mlplab.experiments import verdicts
 from mlplab.experiments.base import OutDir, QuestionResult, Result, finish
 from mlplab.gradcheck import numerical_gradient
@@ -84,7 +84,8 @@ def _diff(a: dict, b: dict | None, keys: tuple[str, ...]) -> float | None:
     return max(float(np.abs(a[k] - b[k]).max()) for k in keys)
 
 
-def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None,
+        data_paths: DataPaths | None = None) -> Result:
     cases = [(2, 4, 2, "circles (the lab's figure 1: n_x = 2, n_h = 4, n_y = 2)"),
              (2, 16, 3, "spiral, n_h = 16, n_y = 3")]
     rows: list[dict[str, Any]] = []

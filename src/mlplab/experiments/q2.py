@@ -18,7 +18,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from mlplab import plots, runner
-from mlplab.data import Dataset, load_dataset
+from mlplab.data import DataPaths, Dataset, load_dataset
 from mlplab.experiments import verdicts
 from mlplab.experiments.base import OutDir, QuestionResult, Result, finish, fit_exponent, mean_sd, pct
 from mlplab.experiments.common import FASHION, fashion, fixed_splits, has_fashion
@@ -48,13 +48,13 @@ def bayes_accuracy(n: int = 20000, seed: int = 7, angles: int = 512) -> float:
     return float((pred == ds.y).mean())
 
 
-def _data(dataset: str, quick: bool, seed: int
+def _data(dataset: str, quick: bool, seed: int, data_paths: DataPaths | None = None
           ) -> tuple[Dataset, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The pool the training rows are drawn from, the fixed validation rows and the fixed test set."""
     st = SETUP[dataset]
     n_max = max(st["quick" if quick else "full"])
     if dataset == FASHION:
-        ds = fashion()
+        ds = fashion(data_paths)
         rng = np.random.default_rng(seed)
         val = np.arange(len(ds.X) - st["n_val"], len(ds.X))  # the last rows, for every seed
         train_pool = rng.permutation(len(ds.X) - st["n_val"])[:n_max]
@@ -69,10 +69,10 @@ def _data(dataset: str, quick: bool, seed: int
     return ds, np.arange(n_max), np.arange(n_max, n_max + st["n_val"]), test.X, test.y
 
 
-def point(dataset: str, n: int, quick: bool, seed: int) -> dict:
+def point(dataset: str, n: int, quick: bool, seed: int, data_paths: DataPaths | None = None) -> dict:
     """Train on the first n rows of this seed's pool for the fixed step budget; scores and epoch time."""
     st = SETUP[dataset]
-    ds, pool, val, X_test, y_test = _data(dataset, quick, seed)
+    ds, pool, val, X_test, y_test = _data(dataset, quick, seed, data_paths)
     B, steps = st["batch"], st["steps"]["quick" if quick else "full"]
     epochs = max(1, round(steps * B / n))
     prep = fixed_splits(ds, pool[:n], val, X_test, y_test)
@@ -108,12 +108,13 @@ def trend(rows: list[dict]) -> dict:
     }
 
 
-def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None,
+        data_paths: DataPaths | None = None) -> Result:
     mode = "quick" if quick else "full"
-    datasets = ["circles"] + ([FASHION] if has_fashion() and not quick else [])
+    datasets = ["circles"] + ([FASHION] if has_fashion(data_paths) and not quick else [])
     seeds = {"circles": range(3) if quick else range(5), FASHION: range(3)}
-    points = [{"dataset": d, "n": n, "quick": quick, "seed": s} for d in datasets for n in SETUP[d][mode]
-              for s in seeds[d]]
+    points = [{"dataset": d, "n": n, "quick": quick, "seed": s, "data_paths": data_paths} for d in datasets
+              for n in SETUP[d][mode] for s in seeds[d]]
     with on_scheduler(scheduler):
         rows = pmap(point, points, jobs)
     per = {d: trend([r for r in rows if r["dataset"] == d]) for d in datasets}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from mlplab import plots, runner
+from mlplab.data import DataPaths
 from mlplab.experiments import verdicts
 from mlplab.experiments.base import OutDir, QuestionResult, Result, finish, pct
 from mlplab.network import MLP
@@ -30,7 +31,8 @@ def collapse_gap(net: MLP, X: np.ndarray) -> float:
     return float(np.abs(net.forward(X) - p).max())
 
 
-def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None,
+        data_paths: DataPaths | None = None) -> Result:
     """Train each activation on each dataset; accuracies, boundaries, and the identity net's collapse."""
     epochs = 40 if quick else 150
     runs, acc = {}, {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from mlplab import plots, runner
-from mlplab.data import LOADERS, load_dataset
+from mlplab.data import LOADERS, DataPaths, load_dataset
 from mlplab.experiments import verdicts
 from mlplab.experiments.base import OutDir, QuestionResult, Result, finish, mean_sd, pct
 from mlplab.experiments.parallel import on_scheduler, pmap
@@ -71,7 +71,8 @@ def sizes_from_data(quick: bool) -> dict:
     return table
 
 
-def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None,
+        data_paths: DataPaths | None = None) -> Result:
     sizes = QUICK_SIZES if quick else FULL_SIZES
     seeds = range(2) if quick else range(3)
     epochs = 40 if quick else 120

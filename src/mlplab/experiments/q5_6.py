@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from mlplab import plots, runner
+from mlplab.data import DataPaths
 from mlplab.experiments import verdicts
 from mlplab.experiments.base import OutDir, QuestionResult, Result, finish, pct
 from mlplab.experiments.common import FASHION, has_fashion, prepared
@@ -63,17 +64,19 @@ def soft_argmax(z: np.ndarray, temperatures: tuple[float, ...] = (1.0, 0.3, 0.1,
                                                                             == z.argmax(1)).mean())}
 
 
-def config(quick: bool) -> RunConfig:
-    if has_fashion():
+def config(quick: bool, data_paths: DataPaths | None = None) -> RunConfig:
+    """Fashion-MNIST when its files are found (in ``data_paths``), else the spiral."""
+    if has_fashion(data_paths):
         return RunConfig(dataset=FASHION, n_samples=1500 if quick else 20000, hidden=(64,),
                          activation="tanh", optimizer="adam", lr=2e-3, batch_size=128, epochs=8 if quick else 20)
     return RunConfig(dataset="spiral", n_samples=1000, noise=0.3, hidden=(32,), optimizer="adam", lr=0.01,
                      batch_size=32, epochs=60 if quick else 200)
 
 
-def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
-    cfg = config(quick)
-    r = runner.run(cfg, prepared=prepared(cfg, n_test=2000 if quick else None))
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None,
+        data_paths: DataPaths | None = None) -> Result:
+    cfg = config(quick, data_paths)
+    r = runner.run(cfg, prepared=prepared(cfg, n_test=2000 if quick else None, data_paths=data_paths))
     s, ds = r.prepared.splits, r.prepared.dataset
     proba = r.net.forward(s.X_test).astype(np.float64)
     Y = np.eye(ds.n_outputs)[s.y_test]

@@ -10,13 +10,14 @@ from __future__ import annotations
 import numpy as np
 
 from mlplab import plots, reference
-from mlplab.data import load_dataset
+from mlplab.data import DataPaths, load_dataset
 from mlplab.experiments import verdicts
 from mlplab.experiments.base import OutDir, QuestionResult, Result, finish
 from mlplab.network import MLP
 
 
-def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None,
+        data_paths: DataPaths | None = None) -> Result:
     n_h = 10
     ds = load_dataset("spiral", n_samples=200 if quick else 1000, seed=0)
     X = (ds.X - ds.X.mean(0)) / ds.X.std(0)

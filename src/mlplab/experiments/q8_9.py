@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from mlplab import plots, runner
-from mlplab.data import Dataset, split
+from mlplab.data import DataPaths, Dataset, split
 from mlplab.errors import ConfigError
 from mlplab.experiments import verdicts
 from mlplab.experiments.base import OutDir, QuestionResult, Result, finish, mean_sd, pct
@@ -138,7 +138,8 @@ def _seeds(values: list) -> str:
     return " / ".join("never" if v is None else str(v) for v in values)
 
 
-def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None) -> Result:
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None,
+        data_paths: DataPaths | None = None) -> Result:
     epochs = 60 if quick else 150
     seeds = (0, 1) if quick else (0, 1, 2, 3, 4)
     sizes = gradient_sizes()

@@ -20,6 +20,7 @@ import numpy as np
 
 from mlplab import __version__
 from mlplab.atomic import write_json, write_text
+from mlplab.data import DataPaths
 from mlplab.experiments import NAMES, get
 from mlplab.experiments.base import VERDICTS, Result, jsonable
 from mlplab.experiments.derivations import as_html, as_text
@@ -70,7 +71,8 @@ def _status_console():
 
 
 def run_all(quick: bool, out: Path, jobs: int = 1, scheduler: str | None = None, progress: bool = True,
-            names: tuple[str, ...] = NAMES) -> tuple[dict[str, Result], dict[str, float]]:
+            names: tuple[str, ...] = NAMES, data_paths: DataPaths | None = None
+            ) -> tuple[dict[str, Result], dict[str, float]]:
     """Run the experiments in order (each into out/NAME) under a rich progress bar; results and seconds."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -82,7 +84,7 @@ def run_all(quick: bool, out: Path, jobs: int = 1, scheduler: str | None = None,
         for name in names:
             bar.update(task, status=name)
             t0 = time.perf_counter()
-            results[name] = get(name).run(quick=quick, out=out / name, jobs=jobs)
+            results[name] = get(name).run(quick=quick, out=out / name, jobs=jobs, data_paths=data_paths)
             seconds[name] = time.perf_counter() - t0
             bar.advance(task)
         bar.update(task, status="done")
@@ -259,12 +261,12 @@ def render_markdown(entries: list[dict], info: dict) -> str:
 
 
 def build(quick: bool, out: str | os.PathLike, jobs: int = 1, scheduler: str | None = None,
-          progress: bool = True, command: str = "") -> list[dict]:
+          progress: bool = True, command: str = "", data_paths: DataPaths | None = None) -> list[dict]:
     """Run everything and write out/report.html, out/summary.json and out/REPORT.md; returns the summary."""
     out = Path(out)
     t0 = time.perf_counter()
     noise = [timing_noise()]
-    results, seconds = run_all(quick, out, jobs, scheduler, progress)
+    results, seconds = run_all(quick, out, jobs, scheduler, progress, data_paths=data_paths)
     noise.append(timing_noise())
     entries = summary(results, out)
     info = {"mode": "quick" if quick else "full",
