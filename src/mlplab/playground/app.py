@@ -100,172 +100,16 @@ async def _json(request: Request) -> dict:
 
 
 def create_app(store: SessionStore | None = None) -> Starlette:
-    """The app over ``store`` (a fresh one by default); ``app.state.store`` holds it."""
-    store = store or SessionStore()
+    """The app over ``store`` (a fresh one by default); ``app.state.store`` holds it, and every handler reads it."""
+    app = Starlette(routes=routes(), lifespan=lifespan)
+    app.state.store = store or SessionStore()
+    return app
 
-    def session(request: Request, action: bool = True) -> Session:
-        return store.get(request.path_params["sid"], action)
 
-    async def index(request: Request) -> Response:
-        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
-
-    @api()
-    async def choices(request: Request) -> Response:
-        return JSONResponse(ps.choices())
-
-    @api()
-    async def create(request: Request) -> Response:
-        body = await _json(request)
-        settings = ps.parse_settings(body.get("settings") or {})
-        if settings.dataset == ps.UPLOAD:
-            raise MlplabError("dataset: upload a CSV file first")
-        s = await run_in_threadpool(store.create, settings)
-        return JSONResponse(s.state(), status_code=201)
-
-    @api()
-    async def get_state(request: Request) -> Response:
-        return JSONResponse(session(request, action=False).state())
-
-    @api()
-    async def close(request: Request) -> Response:
-        found = await run_in_threadpool(store.close, request.path_params["sid"])
-        if not found:
-            raise UnknownSession(f"unknown session {request.path_params['sid'][:40]!r}")
-        return JSONResponse({"closed": True})
-
-    @api()
-    async def put_settings(request: Request) -> Response:
-        s = session(request)
-        body = await _json(request)
-        with s.lock:
-            base = s.run.settings
-        settings = ps.parse_settings(body, base)
-        if settings.dataset == ps.UPLOAD and s.data_path is None:
-            raise MlplabError("dataset: upload a CSV file first")
-        await run_in_threadpool(s.reset, settings)
-        return JSONResponse(s.state())
-
-    def control(name: str) -> Handler:
-        @api()
-        async def endpoint(request: Request) -> Response:
-            s = session(request)
-            await run_in_threadpool(getattr(s, name))
-            return JSONResponse(s.state())
-
-        return endpoint
-
-    @api()
-    async def view(request: Request) -> Response:
-        s = session(request)
-        body = await _json(request)
-        speed = body.get("speed")
-        if speed is not None and (isinstance(speed, bool) or not isinstance(speed, int | float)
-                                  or not 0 <= speed <= MAX_SPEED):
-            raise MlplabError(f"speed: epochs per second must be 0 (as fast as possible) to {MAX_SPEED:g}; "
-                                  f"got {speed!r}")
-        grads = body.get("gradients")
-        if grads is not None and not isinstance(grads, bool):
-            raise MlplabError(f"gradients: expected true or false; got {grads!r}")
-        s.set_view(speed, grads)
-        return JSONResponse(s.state())
-
-    @api("upload")
-    async def upload(request: Request) -> Response:
-        s = session(request)
-        name = ps.display_name(request.query_params.get("name", "data.csv"))
-        declared = request.headers.get("content-length")
-        limit_mb = MAX_UPLOAD_BYTES // 2**20
-        if declared and declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
-            return error(f"upload: {name} is {int(declared)} bytes, over the limit of {limit_mb} MB", 413, "upload")
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_UPLOAD_BYTES:
-                return error(f"upload: {name} is over the limit of {limit_mb} MB", 413, "upload")
-            chunks.append(chunk)
-        body = b"".join(chunks)
-        if not body.strip():
-            raise MlplabError(f"upload: {name} is empty; expected CSV rows of features and a label")
-        label = request.query_params.get("label_column") or None
-        try:
-            await run_in_threadpool(s.upload, name, body, label)
-        except MlplabError as e:
-            return error(f"upload: {e}", 400, "upload")
-        return JSONResponse(s.state())
-
-    @api()
-    async def points(request: Request) -> Response:
-        s = session(request, action=False)
-        return JSONResponse(await run_in_threadpool(s.points))
-
-    @api()
-    async def frame(request: Request) -> Response:
-        s = session(request, action=False)
-        pictures = await run_in_threadpool(s.pictures)
-        return JSONResponse({**s.state(), **pictures})
-
-    @api("example")
-    async def example(request: Request) -> Response:
-        s = session(request)
-        split = request.query_params.get("split", "train")
-        try:
-            index = int(request.query_params.get("index", "0"))
-        except ValueError:
-            raise MlplabError(f"example: index must be an integer; got {request.query_params.get('index')!r}") \
-                from None
-        return JSONResponse(await run_in_threadpool(s.example, split, index))
-
-    @api("gradcheck")
-    async def gradcheck(request: Request) -> Response:
-        s = session(request)
-        return JSONResponse(await run_in_threadpool(s.gradient_check))
-
-    @api("export")
-    async def model_file(request: Request) -> Response:
-        s = session(request)
-        with tempfile.TemporaryDirectory(prefix="mlplab-export-") as tmp:
-            path = Path(tmp) / "model.safetensors"
-            await run_in_threadpool(s.export_model, path)
-            data = path.read_bytes()
-        st = s.state()
-        name = f"mlplab-{Path(st['data_name'] or st['settings']['dataset']).stem}-epoch{st['epoch']}.safetensors"
-        return Response(data, media_type="application/octet-stream",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-    @api("export")
-    async def data_csv(request: Request) -> Response:
-        s = session(request)
-        name, data = await run_in_threadpool(s.data_csv)
-        return Response(data, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-    @api("export")
-    async def command(request: Request) -> Response:
-        return JSONResponse(session(request).command())
-
-    async def stream(request: Request) -> Response:
-        try:
-            s = session(request, action=False)
-        except UnknownSession as e:
-            return error(str(e), 404, "session")
-        return StreamingResponse(_frames(s, store), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async def reaper() -> None:
-            while True:
-                await asyncio.sleep(REAP_EVERY)
-                await run_in_threadpool(store.reap)
-
-        task = asyncio.create_task(reaper())
-        try:
-            yield
-        finally:
-            task.cancel()
-            await run_in_threadpool(store.close_all)
-
+def routes() -> list[Route | Mount]:
+    """Every URL of the app: the page, the choices, sessions and what a page does with its session."""
     sid = "/api/sessions/{sid}"
-    routes = [
+    return [
         Route("/", index),
         Route("/api/choices", choices),
         Route("/api/sessions", create, methods=["POST"]),
@@ -286,9 +130,222 @@ def create_app(store: SessionStore | None = None) -> Starlette:
         Route(sid + "/stream", stream),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.store = store
-    return app
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    """While the app serves, sweep idle sessions every REAP_EVERY seconds; on shutdown, close them all."""
+    store: SessionStore = app.state.store
+
+    async def reaper() -> None:
+        while True:
+            await asyncio.sleep(REAP_EVERY)
+            await run_in_threadpool(store.reap)
+
+    task = asyncio.create_task(reaper())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await run_in_threadpool(store.close_all)
+
+
+def _store(request: Request) -> SessionStore:
+    return request.app.state.store
+
+
+def _session(request: Request, action: bool = True) -> Session:
+    """The session the URL names (``action``: the request counts as activity, keeping the session alive)."""
+    return _store(request).get(request.path_params["sid"], action)
+
+
+# ------------------------------------------------------------------------------------------- route handlers
+async def index(request: Request) -> Response:
+    """The page."""
+    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+
+@api()
+async def choices(request: Request) -> Response:
+    """Every control's choices and limits (``settings.choices``)."""
+    return JSONResponse(ps.choices())
+
+
+@api()
+async def create(request: Request) -> Response:
+    """A new session with the posted settings (201 and its state)."""
+    body = await _json(request)
+    settings = ps.parse_settings(body.get("settings") or {})
+    if settings.dataset == ps.UPLOAD:
+        raise MlplabError("dataset: upload a CSV file first")
+    s = await run_in_threadpool(_store(request).create, settings)
+    return JSONResponse(s.state(), status_code=201)
+
+
+@api()
+async def get_state(request: Request) -> Response:
+    """A session's state, without counting as activity."""
+    return JSONResponse(_session(request, action=False).state())
+
+
+@api()
+async def close(request: Request) -> Response:
+    """Free a session (DELETE, or POST …/close for ``navigator.sendBeacon``)."""
+    sid = request.path_params["sid"]
+    if not await run_in_threadpool(_store(request).close, sid):
+        raise UnknownSession(f"unknown session {sid[:40]!r}")
+    return JSONResponse({"closed": True})
+
+
+@api()
+async def put_settings(request: Request) -> Response:
+    """Change settings (a partial object over the current ones) and restart the run with them."""
+    s = _session(request)
+    body = await _json(request)
+    with s.lock:
+        base = s.run.settings
+    settings = ps.parse_settings(body, base)
+    if settings.dataset == ps.UPLOAD and s.data_path is None:
+        raise MlplabError("dataset: upload a CSV file first")
+    await run_in_threadpool(s.reset, settings)
+    return JSONResponse(s.state())
+
+
+def control(name: str) -> Handler:
+    """The handler of one of the session's buttons: play, pause, step or reset."""
+
+    @api()
+    async def endpoint(request: Request) -> Response:
+        s = _session(request)
+        await run_in_threadpool(getattr(s, name))
+        return JSONResponse(s.state())
+
+    return endpoint
+
+
+def view_change(body: dict) -> tuple[float | None, bool | None]:
+    """(speed, gradients) from a view change, each None when absent; MlplabError naming a bad value."""
+    speed = body.get("speed")
+    if speed is not None and (isinstance(speed, bool) or not isinstance(speed, int | float)
+                              or not 0 <= speed <= MAX_SPEED):
+        raise MlplabError(f"speed: epochs per second must be 0 (as fast as possible) to {MAX_SPEED:g}; got {speed!r}")
+    grads = body.get("gradients")
+    if grads is not None and not isinstance(grads, bool):
+        raise MlplabError(f"gradients: expected true or false; got {grads!r}")
+    return speed, grads
+
+
+@api()
+async def view(request: Request) -> Response:
+    """Change what the page is shown (speed, gradients), not what is trained."""
+    s = _session(request)
+    s.set_view(*view_change(await _json(request)))
+    return JSONResponse(s.state())
+
+
+async def _upload_body(request: Request, name: str) -> bytes | Response:
+    """The uploaded bytes, or a 413 response as soon as they exceed MAX_UPLOAD_BYTES (declared or streamed)."""
+    declared = request.headers.get("content-length")
+    limit_mb = MAX_UPLOAD_BYTES // 2**20
+    if declared and declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
+        return error(f"upload: {name} is {int(declared)} bytes, over the limit of {limit_mb} MB", 413, "upload")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_UPLOAD_BYTES:
+            return error(f"upload: {name} is over the limit of {limit_mb} MB", 413, "upload")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@api("upload")
+async def upload(request: Request) -> Response:
+    """A CSV file for the session to train on (query: name, label_column)."""
+    s = _session(request)
+    name = ps.display_name(request.query_params.get("name", "data.csv"))
+    body = await _upload_body(request, name)
+    if isinstance(body, Response):
+        return body
+    if not body.strip():
+        raise MlplabError(f"upload: {name} is empty; expected CSV rows of features and a label")
+    label = request.query_params.get("label_column") or None
+    try:
+        await run_in_threadpool(s.upload, name, body, label)
+    except MlplabError as e:
+        return error(f"upload: {e}", 400, "upload")
+    return JSONResponse(s.state())
+
+
+@api()
+async def points(request: Request) -> Response:
+    """The session's data points (2-D sets), for the scatter under the boundary."""
+    s = _session(request, action=False)
+    return JSONResponse(await run_in_threadpool(s.points))
+
+
+@api()
+async def frame(request: Request) -> Response:
+    """One frame (state and pictures), for a page that does not stream."""
+    s = _session(request, action=False)
+    pictures = await run_in_threadpool(s.pictures)
+    return JSONResponse({**s.state(), **pictures})
+
+
+@api("example")
+async def example(request: Request) -> Response:
+    """One example of a split with the network's prediction (query: split, index)."""
+    s = _session(request)
+    split = request.query_params.get("split", "train")
+    try:
+        index = int(request.query_params.get("index", "0"))
+    except ValueError:
+        raise MlplabError(f"example: index must be an integer; got {request.query_params.get('index')!r}") from None
+    return JSONResponse(await run_in_threadpool(s.example, split, index))
+
+
+@api("gradcheck")
+async def gradcheck(request: Request) -> Response:
+    """Backprop's gradients against finite differences on the current weights."""
+    s = _session(request)
+    return JSONResponse(await run_in_threadpool(s.gradient_check))
+
+
+@api("export")
+async def model_file(request: Request) -> Response:
+    """The current network as a model file (safetensors), for ``mlplab predict``/``evaluate``."""
+    s = _session(request)
+    with tempfile.TemporaryDirectory(prefix="mlplab-export-") as tmp:
+        path = Path(tmp) / "model.safetensors"
+        await run_in_threadpool(s.export_model, path)
+        data = path.read_bytes()
+    st = s.state()
+    name = f"mlplab-{Path(st['data_name'] or st['settings']['dataset']).stem}-epoch{st['epoch']}.safetensors"
+    return Response(data, media_type="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@api("export")
+async def data_csv(request: Request) -> Response:
+    """The session's data as CSV."""
+    s = _session(request)
+    name, data = await run_in_threadpool(s.data_csv)
+    return Response(data, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@api("export")
+async def command(request: Request) -> Response:
+    """The ``mlplab train`` command line that trains the same network."""
+    return JSONResponse(_session(request).command())
+
+
+async def stream(request: Request) -> Response:
+    """Live frames as server-sent events (``_frames``)."""
+    try:
+        s = _session(request, action=False)
+    except UnknownSession as e:
+        return error(str(e), 404, "session")
+    return StreamingResponse(_frames(s, _store(request)), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
 def _event(name: str, data: dict, seq: int) -> str:
