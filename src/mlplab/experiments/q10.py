@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -94,6 +95,100 @@ def standstill(seed: int, epochs: int) -> dict:
             "test_accuracy": r.test_accuracy, "curve": [h.train_loss for h in r.history][:: max(1, epochs // 500)]}
 
 
+def summarise(rows: list[dict], tuned: dict[str, float], epochs: int) -> dict[str, dict]:
+    """Per regime over its seeds: the tuned rate, test accuracy and final loss (mean, sd), updates, seconds per
+    epoch, and the median examples and seconds to reach TARGET (None when a run never got there)."""
+    n = rows[0]["n_train"]
+    summary: dict[str, dict] = {}
+    for g in REGIMES:
+        sel = [r for r in rows if r["regime"] == g]
+        acc, acc_sd = mean_sd([r["test_accuracy"] for r in sel])
+        fl, fl_sd = mean_sd([r["loss"][-1] for r in sel])
+        reach_ex = [first_reaching([n * e for e in range(1, epochs + 1)], r["loss"]) for r in sel]
+        reach_s = [first_reaching(list(np.cumsum(r["seconds"])), r["loss"]) for r in sel]
+        summary[g] = {"tuned_lr": tuned[g], "test_accuracy_mean": acc, "test_accuracy_sd": acc_sd,
+                      "final_loss_mean": fl, "final_loss_sd": fl_sd,
+                      "updates": math.ceil(n / (REGIMES[g] or n)) * epochs,
+                      "seconds_per_epoch": float(np.median([np.median(r["seconds"]) for r in sel])),
+                      "examples_to_target": _median_or_none(reach_ex), "seconds_to_target": _median_or_none(reach_s)}
+    return summary
+
+
+def fastest(summary: dict[str, dict], key: str) -> str:
+    """The regime with the smallest ``key`` among those that reached the target; "none" if none did."""
+    ok = {g: float(v[key]) for g, v in summary.items() if v[key] is not None}
+    return min(ok, key=lambda g: ok[g]) if ok else "none"
+
+
+def draw(path: Path, rows: list[dict], ends: list[dict], m: dict, n: int) -> None:
+    """Loss against examples seen and against seconds per regime; full-batch GD's standstill curves on XOR."""
+    epochs, seeds, gd_epochs = m["epochs"], m["seeds"], m["gd_epochs"]
+    fig, axes = plots.plt.subplots(1, 3, figsize=(16, 3.8))
+    for i, g in enumerate(REGIMES):
+        for r in (x for x in rows if x["regime"] == g):
+            kw = {"label": f"{g}, η = {m['regimes'][g]['tuned_lr']:g}"} if r["seed"] == seeds[0] else {}
+            axes[0].plot(n * np.arange(1, epochs + 1), r["loss"], f"C{i}", alpha=0.7, **kw)
+            axes[1].plot(np.cumsum(r["seconds"]), r["loss"], f"C{i}", alpha=0.7, **kw)
+    for ax in axes[:2]:
+        ax.axhline(TARGET, color="gray", ls=":", lw=1)
+        ax.set(yscale="log", ylabel="training loss")
+    axes[0].set(xlabel="examples seen", xscale="log", title=f"against examples seen ({len(seeds)} seeds)")
+    axes[1].set(xlabel="seconds (this engine; noisy: shared machine)", xscale="log", title="against wall time")
+    for ax in axes[:2]:
+        ax.xaxis.set_minor_formatter(plots.plt.NullFormatter())
+    axes[0].legend(fontsize=8)
+    for e in ends:
+        axes[2].plot(np.linspace(1, gd_epochs, len(e["curve"])), e["curve"], label=f"seed {e['seed']}: {e['kind']}")
+    axes[2].set(xlabel="epoch", ylabel="training loss", yscale="log",
+                title="full-batch GD on XOR 2-2-2: where it stops")
+    axes[2].legend(fontsize=7)
+    fig.tight_layout()
+    plots.save(fig, path)
+
+
+def _reach(v: dict) -> str:
+    ex, s = v["examples_to_target"], v["seconds_to_target"]
+    return "never" if ex is None else f"{ex:.0f} examples / {s * 1e3:.0f} ms"
+
+
+def answer(m: dict, n: int) -> str:
+    """The measured answer to Q10, in words, from the measurements ``m`` (``n``: training rows)."""
+    full, mini, online = (m["regimes"][g] for g in REGIMES)
+    grid, seeds, epochs, gd_epochs = m["lr_grid"], m["seeds"], m["epochs"], m["gd_epochs"]
+    losses = [e["final_loss"] for e in m["gd_ends"]]
+    kinds = m["gd_end_kinds"]
+    n_min = kinds.count("minimum")
+    where = ("each a minimum or a flat valley, not a saddle (positive semi-definite Hessian at every end point), "
+             "so different local minima" if n_min == len(kinds) else
+             f"stationary regions: {n_min} of {len(kinds)} end points have a positive semi-definite Hessian "
+             f"(minima), the others a negative eigenvalue (saddles or plateaus)")
+    return (
+        f"Each regime at its own rate, tuned on validation loss over η ∈ {{{', '.join(f'{x:g}' for x in grid)}}}: "
+        f"full batch η = {full['tuned_lr']:g}, mini-batch 32 η = {mini['tuned_lr']:g}, online η = "
+        f"{online['tuned_lr']:g}. Over {len(seeds)} seeds and {epochs} epochs ({epochs * n} examples seen) on "
+        f"circles: full batch makes {full['updates']} updates and ends at loss {full['final_loss_mean']:.3f} ± "
+        f"{full['final_loss_sd']:.3f} (test {pct(full['test_accuracy_mean'])}); mini-batch {mini['updates']} updates, "
+        f"{mini['final_loss_mean']:.3f} ± {mini['final_loss_sd']:.3f} (test {pct(mini['test_accuracy_mean'])}); online "
+        f"{online['updates']} updates, {online['final_loss_mean']:.3f} ± {online['final_loss_sd']:.3f} (test "
+        f"{pct(online['test_accuracy_mean'])}). To reach training loss {TARGET}: full batch {_reach(full)}, mini-batch "
+        f"{_reach(mini)}, online {_reach(online)} — fastest per example: {m['fastest_per_example']}, per second: "
+        f"{m['fastest_per_second']}. The per-second ranking is this engine's: mlplab runs an online epoch in a "
+        f"compiled per-sample kernel ({online['seconds_per_epoch'] * 1e3:.1f} ms against "
+        f"{mini['seconds_per_epoch'] * 1e3:.1f} ms for mini-batch 32); in a typical framework each step pays a fixed "
+        f"Python and dispatch cost, so batch-1 training runs tens of times fewer examples per second than batch 32 "
+        f"(BENCHMARKS.md: PyTorch's usual loop) and online SGD would rank last per second. "
+        + (f"Here, on a 2-D toy set with a tiny network, {m['fastest_per_second']} won the race per second. "
+           if not m["fastest_per_second"].startswith("mini") else "")
+        + "In general mini-batch is the reasonable choice: many updates per epoch like online, gradients averaged "
+        "over B examples (noise ∝ 1/√B, so a larger stable rate: here η = "
+        f"{mini['tuned_lr']:g} against {online['tuned_lr']:g} online), and matrix-matrix products that cost little "
+        "more per step than one example on real data and real hardware. "
+        + f"None of the three reaches \"the global minimum\" by construction: on XOR with two hidden units, "
+        f"{len(losses)} full-batch runs of {gd_epochs} epochs stop at losses from {min(losses):.3f} to "
+        f"{max(losses):.3f} with gradient norms ≤ {m['gd_max_grad_norm']:.1e} — {where}."
+    )
+
+
 def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None,
         data_paths: DataPaths | None = None) -> Result:
     epochs = 10 if quick else 40
@@ -109,91 +204,15 @@ def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str |
                             for s in seeds], jobs)
         ends = pmap(standstill, [{"seed": s, "epochs": gd_epochs} for s in gd_seeds], jobs)
     n = rows[0]["n_train"]
-    summary: dict[str, dict] = {}
-    for g in REGIMES:
-        sel = [r for r in rows if r["regime"] == g]
-        acc, acc_sd = mean_sd([r["test_accuracy"] for r in sel])
-        fl, fl_sd = mean_sd([r["loss"][-1] for r in sel])
-        reach_ex = [first_reaching([n * e for e in range(1, epochs + 1)], r["loss"]) for r in sel]
-        reach_s = [first_reaching(list(np.cumsum(r["seconds"])), r["loss"]) for r in sel]
-        summary[g] = {"tuned_lr": tuned[g], "test_accuracy_mean": acc, "test_accuracy_sd": acc_sd,
-                      "final_loss_mean": fl, "final_loss_sd": fl_sd,
-                      "updates": math.ceil(n / (REGIMES[g] or n)) * epochs,
-                      "seconds_per_epoch": float(np.median([np.median(r["seconds"]) for r in sel])),
-                      "examples_to_target": _median_or_none(reach_ex), "seconds_to_target": _median_or_none(reach_s)}
-
-    def fastest(key: str) -> str:
-        ok = {g: float(v[key]) for g, v in summary.items() if v[key] is not None}
-        return min(ok, key=lambda g: ok[g]) if ok else "none"
-
+    summary = summarise(rows, tuned, epochs)
     losses = [e["final_loss"] for e in ends]
-    kinds = [e["kind"] for e in ends]
     m = {"target_loss": TARGET, "epochs": epochs, "seeds": list(seeds), "lr_grid": list(grid), "regimes": summary,
-         "fastest_per_example": fastest("examples_to_target"), "fastest_per_second": fastest("seconds_to_target"),
+         "fastest_per_example": fastest(summary, "examples_to_target"),
+         "fastest_per_second": fastest(summary, "seconds_to_target"),
          "tuning": [{k: t[k] for k in ("regime", "lr", "val_loss_final")} for t in tuning],
          "gd_stationary_loss_spread": max(losses) - min(losses), "gd_max_grad_norm": max(e["grad_norm"] for e in ends),
          "gd_ends": [{k: v for k, v in e.items() if k != "curve"} for e in ends],
-         "gd_end_kinds": kinds, "gd_epochs": gd_epochs}
-    data = {**m, "runs": rows, "ends": ends}
-
-    def draw(path):
-        fig, axes = plots.plt.subplots(1, 3, figsize=(16, 3.8))
-        for i, g in enumerate(REGIMES):
-            for r in (x for x in rows if x["regime"] == g):
-                kw = {"label": f"{g}, η = {tuned[g]:g}"} if r["seed"] == seeds[0] else {}
-                axes[0].plot(n * np.arange(1, epochs + 1), r["loss"], f"C{i}", alpha=0.7, **kw)
-                axes[1].plot(np.cumsum(r["seconds"]), r["loss"], f"C{i}", alpha=0.7, **kw)
-        for ax in axes[:2]:
-            ax.axhline(TARGET, color="gray", ls=":", lw=1)
-            ax.set(yscale="log", ylabel="training loss")
-        axes[0].set(xlabel="examples seen", xscale="log", title=f"against examples seen ({len(seeds)} seeds)")
-        axes[1].set(xlabel="seconds (this engine; noisy: shared machine)", xscale="log", title="against wall time")
-        for ax in axes[:2]:
-            ax.xaxis.set_minor_formatter(plots.plt.NullFormatter())
-        axes[0].legend(fontsize=8)
-        for e in ends:
-            axes[2].plot(np.linspace(1, gd_epochs, len(e["curve"])), e["curve"], label=f"seed {e['seed']}: {e['kind']}")
-        axes[2].set(xlabel="epoch", ylabel="training loss", yscale="log",
-                    title="full-batch GD on XOR 2-2-2: where it stops")
-        axes[2].legend(fontsize=7)
-        fig.tight_layout()
-        plots.save(fig, path)
-
-    full, mini, online = (summary[g] for g in REGIMES)
-
-    def reach(v: dict) -> str:
-        ex, s = v["examples_to_target"], v["seconds_to_target"]
-        return "never" if ex is None else f"{ex:.0f} examples / {s * 1e3:.0f} ms"
-
-    n_min = kinds.count("minimum")
-    where = ("each a minimum or a flat valley, not a saddle (positive semi-definite Hessian at every end point), "
-             "so different local minima" if n_min == len(kinds) else
-             f"stationary regions: {n_min} of {len(kinds)} end points have a positive semi-definite Hessian "
-             f"(minima), the others a negative eigenvalue (saddles or plateaus)")
-    answer = (
-        f"Each regime at its own rate, tuned on validation loss over η ∈ {{{', '.join(f'{x:g}' for x in grid)}}}: "
-        f"full batch η = {full['tuned_lr']:g}, mini-batch 32 η = {mini['tuned_lr']:g}, online η = "
-        f"{online['tuned_lr']:g}. Over {len(seeds)} seeds and {epochs} epochs ({epochs * n} examples seen) on "
-        f"circles: full batch makes {full['updates']} updates and ends at loss {full['final_loss_mean']:.3f} ± "
-        f"{full['final_loss_sd']:.3f} (test {pct(full['test_accuracy_mean'])}); mini-batch {mini['updates']} updates, "
-        f"{mini['final_loss_mean']:.3f} ± {mini['final_loss_sd']:.3f} (test {pct(mini['test_accuracy_mean'])}); online "
-        f"{online['updates']} updates, {online['final_loss_mean']:.3f} ± {online['final_loss_sd']:.3f} (test "
-        f"{pct(online['test_accuracy_mean'])}). To reach training loss {TARGET}: full batch {reach(full)}, mini-batch "
-        f"{reach(mini)}, online {reach(online)} — fastest per example: {m['fastest_per_example']}, per second: "
-        f"{m['fastest_per_second']}. The per-second ranking is this engine's: mlplab runs an online epoch in a "
-        f"compiled per-sample kernel ({online['seconds_per_epoch'] * 1e3:.1f} ms against "
-        f"{mini['seconds_per_epoch'] * 1e3:.1f} ms for mini-batch 32); in a typical framework each step pays a fixed "
-        f"Python and dispatch cost, so batch-1 training runs tens of times fewer examples per second than batch 32 "
-        f"(BENCHMARKS.md: PyTorch's usual loop) and online SGD would rank last per second. "
-        + (f"Here, on a 2-D toy set with a tiny network, {m['fastest_per_second']} won the race per second. "
-           if not m["fastest_per_second"].startswith("mini") else "")
-        + "In general mini-batch is the reasonable choice: many updates per epoch like online, gradients averaged "
-        "over B examples (noise ∝ 1/√B, so a larger stable rate: here η = "
-        f"{mini['tuned_lr']:g} against {online['tuned_lr']:g} online), and matrix-matrix products that cost little "
-        "more per step than one example on real data and real hardware. "
-        + f"None of the three reaches \"the global minimum\" by construction: on XOR with two hidden units, "
-        f"{len(ends)} full-batch runs of {gd_epochs} epochs stop at losses from {min(losses):.3f} to "
-        f"{max(losses):.3f} with gradient norms ≤ {m['gd_max_grad_norm']:.1e} — {where}."
-    )
-    q = QuestionResult("Q10", answer, m, verdicts.verdict_q10(m))
-    return finish("q10", [q], data, out, {"q10_regimes": draw})
+         "gd_end_kinds": [e["kind"] for e in ends], "gd_epochs": gd_epochs}
+    q = QuestionResult("Q10", answer(m, n), m, verdicts.verdict_q10(m))
+    return finish("q10", [q], {**m, "runs": rows, "ends": ends}, out,
+                  {"q10_regimes": lambda path: draw(path, rows, ends, m, n)})

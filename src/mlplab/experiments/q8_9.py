@@ -12,6 +12,7 @@ the fraction where ŷ[true] rose and the fraction of wrong classes whose ŷ_j fe
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -96,7 +97,7 @@ def diabetes_prepared(seed: int = 0) -> Prepared:
     return Prepared(ds, splits, scaler)
 
 
-def regression(epochs: int, quick: bool = False) -> tuple[dict, object]:
+def regression(epochs: int, quick: bool = False) -> tuple[dict, runner.RunResult]:
     """Identity output + squared error on diabetes (test R², Gaussian NLL) and on the sine toy set (for the plot)."""
     from sklearn.linear_model import LinearRegression
 
@@ -138,89 +139,99 @@ def _seeds(values: list) -> str:
     return " / ".join("never" if v is None else str(v) for v in values)
 
 
-def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None,
-        data_paths: DataPaths | None = None) -> Result:
-    epochs = 60 if quick else 150
-    seeds = (0, 1) if quick else (0, 1, 2, 3, 4)
-    sizes = gradient_sizes()
-    directions = step_directions()
-    points = [{"loss": lo, "init_scale": s, "epochs": epochs, "seed": sd}
-              for s in (1.0, 3.0) for lo in ("cross_entropy", "mse") for sd in seeds]
-    with on_scheduler(scheduler):
-        rows = pmap(point, points, jobs)
-    reg, reg_run = regression(100 if quick else 400, quick)
+LOSSES, SCALES = ("cross_entropy", "mse"), (1.0, 3.0)  # the Q9 classification grid: loss × initial weight scale
 
-    def summary(loss, scale):
-        sel = [r for r in rows if r["loss"] == loss and r["init_scale"] == scale]
-        reach = [r["epochs_to_90"] for r in sel]
-        mean, sd = mean_sd([r["test_accuracy"] for r in sel])
-        return {"test_accuracy_mean": mean, "test_accuracy_sd": sd, "epochs_to_90_percent_val": reach}
 
-    table = {f"{lo}/init {s:g}": summary(lo, s) for s in (1.0, 3.0) for lo in ("cross_entropy", "mse")}
+def q8_measurements(sizes: dict, directions: dict) -> dict:
+    """Q8's numbers: the two losses' gradients in words, their sizes at p_wrong ≈ 0.99, the step directions."""
     i99 = int(np.argmin(np.abs(np.asarray(sizes["p_wrong"]) - 0.99)))
-    g_ce, g_se, p99 = sizes["ce"][i99], sizes["se"][i99], sizes["p_wrong"][i99]
-    m8 = {"dl_dyhat_ce": "−y_i/ŷ_i (only the true class; pushes ŷ_true up, the SoftMax pulls the others down)",
-          "dl_dyhat_se": "2(ŷ_i − y_i) (every class moves toward its target)",
-          "p_wrong": p99, "grad_norm_ce": g_ce, "grad_norm_se": g_se, "ratio": g_ce / g_se, **directions}
+    g_ce, g_se = sizes["ce"][i99], sizes["se"][i99]
+    return {"dl_dyhat_ce": "−y_i/ŷ_i (only the true class; pushes ŷ_true up, the SoftMax pulls the others down)",
+            "dl_dyhat_se": "2(ŷ_i − y_i) (every class moves toward its target)",
+            "p_wrong": sizes["p_wrong"][i99], "grad_norm_ce": g_ce, "grad_norm_se": g_se, "ratio": g_ce / g_se,
+            **directions}
+
+
+def q9_measurements(rows: list[dict], epochs: int, seeds: tuple[int, ...], reg: dict) -> dict:
+    """Q9's numbers: accuracy per loss × init scale, the saturated-start difference, the regression scores."""
+
+    def summary(loss: str, scale: float) -> dict:
+        sel = [r for r in rows if r["loss"] == loss and r["init_scale"] == scale]
+        mean, sd = mean_sd([r["test_accuracy"] for r in sel])
+        return {"test_accuracy_mean": mean, "test_accuracy_sd": sd,
+                "epochs_to_90_percent_val": [r["epochs_to_90"] for r in sel]}
+
     diff = [a["test_accuracy"] - b["test_accuracy"] for a in rows for b in rows
             if a["loss"] == "cross_entropy" and b["loss"] == "mse" and a["init_scale"] == b["init_scale"] == 3.0
             and a["seed"] == b["seed"]]
     d_mean, d_sd = mean_sd(diff)
-    m9 = {"classification": table, "epochs": epochs, "seeds": list(seeds), "regression": reg,
-          "ce_minus_se_accuracy_saturated": d_mean, "ce_minus_se_accuracy_saturated_sd": d_sd,
-          "regression_r2": reg["test_r2"]}
-    data = {"Q8": {**m8, "sizes": sizes}, "Q9": {**m9, "runs": rows}}
+    return {"classification": {f"{lo}/init {s:g}": summary(lo, s) for s in SCALES for lo in LOSSES},
+            "epochs": epochs, "seeds": list(seeds), "regression": reg,
+            "ce_minus_se_accuracy_saturated": d_mean, "ce_minus_se_accuracy_saturated_sd": d_sd,
+            "regression_r2": reg["test_r2"]}
 
-    def draw8(path):
-        fig, ax = plots.plt.subplots(figsize=(6, 3.8))
-        ax.plot(sizes["p_wrong"], sizes["ce"], label="softmax + cross-entropy: ‖ŷ − y‖")
-        ax.plot(sizes["p_wrong"], sizes["se"], label="softmax + squared error")
-        ax.set(xlabel="probability given to a wrong class", ylabel="‖∂l/∂ỹ‖", yscale="log",
-               title="gradient on a confidently wrong prediction")
-        ax.legend(fontsize=8)
-        plots.save(fig, path)
 
-    def draw9(path):
-        fig, (a1, a2) = plots.plt.subplots(1, 2, figsize=(11, 3.8))
-        for r in rows:
-            if r["seed"] == seeds[0]:
-                ls = "-" if r["loss"] == "cross_entropy" else "--"
-                a1.plot(range(1, len(r["curve"]) + 1), r["curve"], ls,
-                        label=f"{r['loss']}, init σ = {r['init_scale']:g}")
-        a1.set(xlabel="epoch", ylabel="validation accuracy", title="spiral: cross-entropy vs squared error")
-        a1.legend(fontsize=8)
-        d = reg_run.prepared.dataset
-        x = np.linspace(d.X.min(), d.X.max(), 300).reshape(-1, 1)
-        a2.plot(d.X[:, 0], d.y[:, 0], ".", ms=2, alpha=0.4, label="data")
-        a2.plot(x[:, 0], predict_original(reg_run.net, reg_run.prepared.scaler, x)[:, 0], "r", label="network")
-        a2.plot(x[:, 0], np.sin(x[:, 0]), "k:", label="sin x")
-        a2.set(title=f"sine, identity output + squared error: test MSE {reg['sine_test_mse']:.4f}", xlabel="x")
-        a2.legend(fontsize=8)
-        plots.save(fig, path)
+def draw_q8(path: Path, sizes: dict) -> None:
+    """‖∂l/∂ỹ‖ of both losses against the probability given to a wrong class."""
+    fig, ax = plots.plt.subplots(figsize=(6, 3.8))
+    ax.plot(sizes["p_wrong"], sizes["ce"], label="softmax + cross-entropy: ‖ŷ − y‖")
+    ax.plot(sizes["p_wrong"], sizes["se"], label="softmax + squared error")
+    ax.set(xlabel="probability given to a wrong class", ylabel="‖∂l/∂ỹ‖", yscale="log",
+           title="gradient on a confidently wrong prediction")
+    ax.legend(fontsize=8)
+    plots.save(fig, path)
 
-    ce1, se1, ce3, se3 = (table[k] for k in ("cross_entropy/init 1", "mse/init 1", "cross_entropy/init 3",
-                                             "mse/init 3"))
-    up, down = directions["true_class_rises_fraction"], directions["wrong_class_falls_fraction"]
-    a8 = (
+
+def draw_q9(path: Path, rows: list[dict], seed: int, reg: dict, reg_run: runner.RunResult) -> None:
+    """Validation accuracy per loss and init (one seed); the sine fit of the identity-output network."""
+    fig, (a1, a2) = plots.plt.subplots(1, 2, figsize=(11, 3.8))
+    for r in rows:
+        if r["seed"] == seed:
+            ls = "-" if r["loss"] == "cross_entropy" else "--"
+            a1.plot(range(1, len(r["curve"]) + 1), r["curve"], ls, label=f"{r['loss']}, init σ = {r['init_scale']:g}")
+    a1.set(xlabel="epoch", ylabel="validation accuracy", title="spiral: cross-entropy vs squared error")
+    a1.legend(fontsize=8)
+    d = reg_run.prepared.dataset
+    x = np.linspace(d.X.min(), d.X.max(), 300).reshape(-1, 1)
+    a2.plot(d.X[:, 0], d.y[:, 0], ".", ms=2, alpha=0.4, label="data")
+    a2.plot(x[:, 0], predict_original(reg_run.net, reg_run.prepared.scaler, x)[:, 0], "r", label="network")
+    a2.plot(x[:, 0], np.sin(x[:, 0]), "k:", label="sin x")
+    a2.set(title=f"sine, identity output + squared error: test MSE {reg['sine_test_mse']:.4f}", xlabel="x")
+    a2.legend(fontsize=8)
+    plots.save(fig, path)
+
+
+def answer_q8(m8: dict) -> str:
+    """The measured answer to Q8, in words."""
+    up, down = m8["true_class_rises_fraction"], m8["wrong_class_falls_fraction"]
+    return (
         f"Both losses want ŷ to move toward y: squared error pulls every ŷ_i toward y_i (∂l/∂ŷ_i = 2(ŷ_i − y_i)); "
         f"cross-entropy only raises the true class's ŷ (∂l/∂ŷ_i = −y_i/ŷ_i), the SoftMax lowering the rest. One "
-        f"small gradient step on the logits of {directions['examples']} random {directions['n_y']}-class examples "
+        f"small gradient step on the logits of {m8['examples']} random {m8['n_y']}-class examples "
         f"raises ŷ[true] on {up['cross_entropy']:.1%} (cross-entropy) and {up['squared_error']:.1%} (squared "
         f"error) of them, but lowers only {down['cross_entropy']:.1%} / {down['squared_error']:.1%} of the "
         f"wrong-class ŷ_j: a small wrong-class probability can rise while a large one falls. And the two losses push "
-        f"with very different strength: on a prediction giving {p99:.2f} to a wrong class, ‖∂l/∂ỹ‖ is {g_ce:.3f} for "
-        f"cross-entropy and {g_se:.4f} for squared error ({m8['ratio']:.0f}× smaller), the latter shrinking further "
-        f"as the mistake grows more confident."
+        f"with very different strength: on a prediction giving {m8['p_wrong']:.2f} to a wrong class, ‖∂l/∂ỹ‖ is "
+        f"{m8['grad_norm_ce']:.3f} for cross-entropy and {m8['grad_norm_se']:.4f} for squared error "
+        f"({m8['ratio']:.0f}× smaller), the latter shrinking further as the mistake grows more confident."
     )
-    a9 = (
+
+
+def answer_q9(m9: dict) -> str:
+    """The measured answer to Q9, in words."""
+    table, reg = m9["classification"], m9["regression"]
+    ce1, se1, ce3, se3 = (table[k] for k in ("cross_entropy/init 1", "mse/init 1", "cross_entropy/init 3",
+                                             "mse/init 3"))
+    return (
         f"Each loss is a negative log-likelihood: squared error that of a Gaussian with fixed variance "
         f"(−log N(y; ŷ, σ²) = (y − ŷ)²/2σ² + const), cross-entropy that of a categorical distribution "
         f"(−log Π ŷ_i^{{y_i}}). Minimising them is maximum likelihood for real-valued and for class targets. On the "
-        f"spiral (same network, lr, {epochs} epochs, {len(seeds)} seeds) from a moderate start (σ = 1) "
+        f"spiral (same network, lr, {m9['epochs']} epochs, {len(m9['seeds'])} seeds) from a moderate start (σ = 1) "
         f"cross-entropy reaches 90 % validation accuracy at epoch {_seeds(ce1['epochs_to_90_percent_val'])} "
         f"against {_seeds(se1['epochs_to_90_percent_val'])} for squared error; from a saturated, confidently wrong "
         f"start (σ = 3) test accuracy is {pct(ce3['test_accuracy_mean'])} ± {pct(ce3['test_accuracy_sd'])} vs "
-        f"{pct(se3['test_accuracy_mean'])} ± {pct(se3['test_accuracy_sd'])} (difference {d_mean:.3f} ± {d_sd:.3f}): "
+        f"{pct(se3['test_accuracy_mean'])} ± {pct(se3['test_accuracy_sd'])} (difference "
+        f"{m9['ce_minus_se_accuracy_saturated']:.3f} ± {m9['ce_minus_se_accuracy_saturated_sd']:.3f}): "
         f"squared error's vanishing gradient on confident mistakes (Q8) slows it. For a real regression, identity "
         f"output + squared error on scikit-learn's diabetes data (n_h and weight decay chosen on validation: "
         f"{reg['chosen_on_validation']['hidden'][0]}, {reg['chosen_on_validation']['weight_decay']:g}) reaches test "
@@ -229,6 +240,22 @@ def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str |
         f"example in standardised units), and fits sin x to MSE {reg['sine_test_mse']:.4f} (noise variance 0.01); "
         f"cross-entropy is not even defined there (the engine refuses: \"{reg['ce_on_identity_output']}\")."
     )
-    q8 = QuestionResult("Q8", a8, m8, verdicts.verdict_q8(m8), ["q8_gradients"])
-    q9 = QuestionResult("Q9", a9, m9, verdicts.verdict_q9(m9), ["q9_losses"])
-    return finish("q8_9", [q8, q9], data, out, {"q8_gradients": draw8, "q9_losses": draw9})
+
+
+def run(quick: bool = False, out: OutDir = None, jobs: int = 1, scheduler: str | None = None,
+        data_paths: DataPaths | None = None) -> Result:
+    epochs = 60 if quick else 150
+    seeds = (0, 1) if quick else (0, 1, 2, 3, 4)
+    sizes = gradient_sizes()
+    points = [{"loss": lo, "init_scale": s, "epochs": epochs, "seed": sd} for s in SCALES for lo in LOSSES
+              for sd in seeds]
+    with on_scheduler(scheduler):
+        rows = pmap(point, points, jobs)
+    reg, reg_run = regression(100 if quick else 400, quick)
+    m8 = q8_measurements(sizes, step_directions())
+    m9 = q9_measurements(rows, epochs, seeds, reg)
+    data = {"Q8": {**m8, "sizes": sizes}, "Q9": {**m9, "runs": rows}}
+    q8 = QuestionResult("Q8", answer_q8(m8), m8, verdicts.verdict_q8(m8), ["q8_gradients"])
+    q9 = QuestionResult("Q9", answer_q9(m9), m9, verdicts.verdict_q9(m9), ["q9_losses"])
+    return finish("q8_9", [q8, q9], data, out, {"q8_gradients": lambda path: draw_q8(path, sizes),
+                                                "q9_losses": lambda path: draw_q9(path, rows, seeds[0], reg, reg_run)})
