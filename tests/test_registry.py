@@ -65,7 +65,10 @@ def test_kernel_codes_are_the_registry_codes():
     assert not_compiled == {"step"}, f"activations without a compiled kernel: {sorted(not_compiled)}"
     heads = {k: h.code for k, h in registry.HEADS.items() if h.code is not None}
     assert heads == kernels.HEAD_CODES, "kernels.HEAD_CODES differs from the registry's head codes"
-    for table in (registry.ACTIVATIONS, registry.HEADS, registry.OPTIMIZERS):
+    optimizers = [*registry.OPTIMIZERS.values(), *registry.SKLEARN_OPTIMIZERS.values()]
+    assert {o.cls: o.code for o in optimizers if o.code is not None} == kernels.OPT_CODES, (
+        "kernels.OPT_CODES differs from the registry's optimizer codes (both tables)")
+    for table in (registry.ACTIVATIONS, registry.HEADS, {o.cls: o for o in optimizers}):
         codes = [c.code for c in table.values() if c.code is not None]
         assert len(codes) == len(set(codes)), f"codes repeat in {table}"
 
@@ -102,6 +105,11 @@ def test_every_optimizer_schedule_and_init_is_usable():
     net = MLP([2, 3, 2])
     for name, choice in registry.OPTIMIZERS.items():
         assert type(registry.make_optimizer(name, net.params, 0.1)) is choice.cls
+        assert not choice.cls.decay_per_row  # the engine's λ
+    for name, choice in registry.SKLEARN_OPTIMIZERS.items():
+        assert name in registry.OPTIMIZERS  # scikit-learn's convention of an optimizer the CLI offers
+        opt = choice.build(net.params, 0.1, 0.9, True, 0.5)
+        assert type(opt) is choice.cls and opt.decay_per_row and opt.decay(10) == 0.05  # α per row
     for name in registry.SCHEDULES:
         assert 0 < registry.schedule_lr(name, 0.1, 3, 10) <= 0.1
     for init in registry.INITS:

@@ -14,9 +14,11 @@ dtype: None (the default) trains in the precision of the input, as scikit-learn 
 anything else in float64, so swapping the import gives the same model. "float32" forces single precision: faster on
 large layers (BENCHMARKS.md, "scikit-learn parity"), but no longer scikit-learn's float64 model to 1e-9.
 
-mlplab extras: ``dtype`` and ``dropout`` (probability of dropping a hidden unit while training; default 0, as
-scikit-learn has none). Pickling stores the network's weights and the solver's optimizer state as plain arrays
-(``StochasticSolver.state_dict``) and rebuilds both; there is no Trainer state to keep. Not supported, with a clear
+mlplab extras: ``dtype``, ``dropout`` (probability of dropping a hidden unit while training; default 0, as
+scikit-learn has none) and ``threads`` (cores while training; None: automatic, two workers from batches of 64 rows;
+1: one core, as scikit-learn with one BLAS thread; the last bits of the weights depend on it). Pickling stores the
+network's weights and the solver's Trainer state (``Trainer.state_dict``, the serialiser of checkpoints: optimizer
+arrays and scalars, generator) as plain arrays and values, and rebuilds both. Not supported, with a clear
 error: sparse input, ``sample_weight``, loss="poisson". Inputs are not scaled inside the estimator (as in
 scikit-learn): put a StandardScaler in front in a Pipeline.
 """
@@ -85,6 +87,7 @@ class _BaseMLP(BaseEstimator):
         max_fun: int = 15000,
         dropout: float = 0.0,
         dtype: str | type | None = None,
+        threads: int | None = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -111,6 +114,7 @@ class _BaseMLP(BaseEstimator):
         self.max_fun = max_fun
         self.dropout = dropout
         self.dtype = dtype
+        self.threads = threads
 
     # ------------------------------------------------------------------------------- subclass hooks
     _loss = "log_loss"  # the engine's loss for the output layer: cross-entropy with scikit-learn's clipping
@@ -152,6 +156,7 @@ class _BaseMLP(BaseEstimator):
             ("n_iter_no_change", n_change == np.inf or _positive_int(n_change)),
             ("dropout", 0 <= self.dropout < 1),
             ("dtype", self.dtype in (None, "float32", "float64", np.float32, np.float64)),
+            ("threads", self.threads is None or _positive_int(self.threads)),
         ]
         for name, ok in checks:
             if not ok:
@@ -225,15 +230,16 @@ class _BaseMLP(BaseEstimator):
         self.coefs_ = [net.params[f"W{l}"] for l in range(1, L + 1)]
         self.intercepts_ = [net.params[f"b{l}"] for l in range(1, L + 1)]
 
-    def _new_solver(self, rng: np.random.Generator | None = None) -> StochasticSolver:
-        """The solver for the current network; dropout masks from ``rng``, else from one seeded by random_state."""
-        if self.dropout and rng is None:
-            rng = np.random.default_rng(self._random_state.randint(2**31 - 1))
+    def _new_solver(self, draw_seed: bool = True) -> StochasticSolver:
+        """The solver for the current network; with dropout, its masks' seed is drawn from random_state (only when
+        ``draw_seed``: an unpickled solver gets its generator's state back instead)."""
+        seed = int(self._random_state.randint(2**31 - 1)) if self.dropout and draw_seed else None
         return StochasticSolver(
             self._net, self.solver, lr=float(self.learning_rate_init), alpha=float(self.alpha),
             momentum=float(self.momentum), nesterov=bool(self.nesterovs_momentum), lr_schedule=self.learning_rate,
             power_t=float(self.power_t), beta_1=float(self.beta_1), beta_2=float(self.beta_2),
-            epsilon=float(self.epsilon), loss_scale=self._loss_scale(), rng=rng)
+            epsilon=float(self.epsilon), loss_scale=self._loss_scale(), seed=seed,
+            threads=None if self.threads is None else int(self.threads))
 
     def _fit_lbfgs(self, X: np.ndarray, Y: np.ndarray) -> None:
         result = fit_lbfgs(self._net, X, Y, alpha=float(self.alpha), loss_scale=self._loss_scale(),
@@ -340,7 +346,8 @@ class _BaseMLP(BaseEstimator):
 
     # ------------------------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict:
-        """Plain arrays and values: the network and the solver are rebuilt on unpickling from their state_dicts.
+        """Plain arrays and values: the network (its config and weights) and the solver's Trainer
+        (``Trainer.state_dict``, as a checkpoint stores it) are rebuilt on unpickling.
 
         (Live objects would come back as read-only memory maps under joblib, and the network's training buffers
         would be pickled for nothing.)
@@ -352,11 +359,11 @@ class _BaseMLP(BaseEstimator):
         if net is not None:
             state["_net_state"] = (net.config(), net.get_params())
         if solver is not None:
-            state["_solver_state"] = solver.state_dict()
+            state["_trainer_state"] = solver.trainer.state_dict()
         return state
 
     def __setstate__(self, state: dict) -> None:
-        net_state, solver_state = state.pop("_net_state", None), state.pop("_solver_state", None)
+        net_state, trainer_state = state.pop("_net_state", None), state.pop("_trainer_state", None)
         self.__dict__.update(state)
         if net_state is None:
             return
@@ -364,17 +371,17 @@ class _BaseMLP(BaseEstimator):
         net = MLP(**config)
         net.set_params(params)
         self._expose(net)
-        if solver_state is not None:
-            self._solver = self._new_solver(np.random.default_rng() if self.dropout else None)
-            self._solver.load_state_dict(*solver_state)  # including the dropout generator's state
+        if trainer_state is not None:
+            self._solver = self._new_solver(draw_seed=False)
+            self._solver.trainer.load_state_dict(*trainer_state)  # optimizer state, dropout generator
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
     """Multilayer perceptron classifier: scikit-learn's ``MLPClassifier``, trained by mlplab's engine.
 
     Parameters and attributes as ``sklearn.neural_network.MLPClassifier`` (the same model for the same parameters
-    and random_state; see the module docstring), plus ``dropout`` and ``dtype`` (None: the input's precision,
-    float64 unless X is float32). Two classes have one logistic output, more have softmax outputs, multilabel
+    and random_state; see the module docstring), plus ``dropout``, ``threads`` and ``dtype`` (None: the input's
+    precision, float64 unless X is float32). Two classes have one logistic output, more have softmax outputs, multilabel
     targets (an indicator matrix) one logistic output per label; the loss is the log-loss.
 
     >>> import numpy as np; from mlplab import MLPClassifier
@@ -468,8 +475,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     """Multilayer perceptron regressor: scikit-learn's ``MLPRegressor``, trained by mlplab's engine.
 
     Parameters and attributes as ``sklearn.neural_network.MLPRegressor`` (the same model for the same parameters
-    and random_state; see the module docstring), plus ``dropout`` and ``dtype``. Identity outputs and scikit-learn's
-    squared error, ½·(y − ŷ)² averaged over rows and outputs; multi-output targets are supported.
+    and random_state; see the module docstring), plus ``dropout``, ``threads`` and ``dtype``. Identity outputs and
+    scikit-learn's squared error, ½·(y − ŷ)² averaged over rows and outputs; multi-output targets are supported.
     """
 
     _loss = "half_mse"
@@ -483,14 +490,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  nesterovs_momentum: bool = True, early_stopping: bool = False, validation_fraction: float = 0.1,
                  beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
                  n_iter_no_change: int | float = 10, max_fun: int = 15000, dropout: float = 0.0,
-                 dtype: str | type | None = None) -> None:
+                 dtype: str | type | None = None, threads: int | None = None) -> None:
         super().__init__(
             hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
             learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
             shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose, warm_start=warm_start,
             momentum=momentum, nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change, max_fun=max_fun, dropout=dropout, dtype=dtype)
+            n_iter_no_change=n_iter_no_change, max_fun=max_fun, dropout=dropout, dtype=dtype, threads=threads)
         self.loss = loss
 
     def _check_params(self) -> None:

@@ -13,10 +13,12 @@ Three kernels, each a pass over rows in training order:
   half of a batch's rows, then updates half of each weight matrix's rows.
 
 All support the activations, heads and optimizers that have a code in the registry (``ACT_CODES``,
-``HEAD_CODES``, ``OPT_CODES``), and inverted dropout with the NumPy engine's masks (drawn from the same PCG64
-stream: ``_fill_mask``). The Trainer falls back to the NumPy engine otherwise, or when built
-with ``engine="numpy"`` (``mlplab train`` passes $MLPLAB_ENGINE). Each optimizer rule (SGD, momentum/Nesterov,
-Adam, L2 decay) is written once below, as a function of one value, and every kernel calls it.
+``HEAD_CODES``, ``OPT_CODES``: the engine's SGD and Adam, and scikit-learn's conventions of both with its L2 α per
+row and the L2 term reported in the loss, see ``optim.Optimizer.decay_per_row``), and inverted dropout with the
+NumPy engine's masks (drawn from the same PCG64 stream: ``_fill_mask``). The Trainer falls back to the NumPy engine
+otherwise, or when built with ``engine="numpy"`` (``mlplab train`` passes $MLPLAB_ENGINE). Each optimizer rule (SGD,
+momentum/Nesterov, classical momentum, the two Adams, L2 decay) is written once below, as a function of one value,
+and every kernel calls it.
 
 Compiled once per machine: ``cache=True`` stores the machine code in ``NUMBA_CACHE_DIR``.
 """
@@ -44,12 +46,14 @@ if TYPE_CHECKING:
 # engine. The kernels below branch on the named constants, which numba compiles in as constants.
 ACT_CODES = {name: a.code for name, a in registry.ACTIVATIONS.items() if a.code is not None}
 HEAD_CODES = {pair: h.code for pair, h in registry.HEADS.items() if h.code is not None}
-OPT_CODES = {name: o.code for name, o in registry.OPTIMIZERS.items() if o.code is not None}
+OPT_CODES = {o.cls: o.code for table in (registry.OPTIMIZERS, registry.SKLEARN_OPTIMIZERS) for o in table.values()
+             if o.code is not None}  # keyed by the optimizer's class
 TANH, RELU, SIGMOID = ACT_CODES["tanh"], ACT_CODES["relu"], ACT_CODES["sigmoid"]  # identity: any other code
 SOFTMAX_CE, SOFTMAX_MSE = HEAD_CODES[("softmax", "cross_entropy")], HEAD_CODES[("softmax", "mse")]
 SIGMOID_MSE, SIGMOID_CE = HEAD_CODES[("sigmoid", "mse")], HEAD_CODES[("sigmoid", "cross_entropy")]  # identity+mse
 SOFTMAX_LOG = HEAD_CODES[("softmax", "log_loss")]  # scikit-learn's reported loss: ŷ clipped to [ε, 1 − ε]
-SGD, ADAM = OPT_CODES["sgd"], OPT_CODES["adam"]
+SGD, ADAM = OPT_CODES[optim.SGD], OPT_CODES[optim.Adam]
+CSGD, FADAM = OPT_CODES[optim.ClassicalSGD], OPT_CODES[optim.FoldedAdam]  # scikit-learn's conventions
 
 FM = {"reassoc", "contract"}  # lets LLVM vectorise dot-product reductions; no assumptions about NaN/inf
 
@@ -109,7 +113,7 @@ def supported(net: MLP, optimizer: optim.Optimizer, batch_size: int, rng: np.ran
         and net.activation in ACT_CODES
         and (net.output, net.loss) in HEAD_CODES
         and (net.dropout == 0 or (rng is not None and type(rng.bit_generator) is np.random.PCG64))
-        and any(type(optimizer) is registry.OPTIMIZERS[name].cls for name in OPT_CODES)
+        and type(optimizer) in OPT_CODES
         and all(p.flags.c_contiguous for p in net.params.values())
     )
 
@@ -477,6 +481,24 @@ def _adam(p, g, h, m, v):
 
 
 @njit(cache=True, inline="always")
+def _classical(p, g, lr, mom, nesterov, v):
+    """Classical momentum, as optim.ClassicalSGD (scikit-learn): v ← μ v − lr g; p ← p + v (Nesterov: p + μ v − lr g,
+    with the new v)."""
+    v = v * mom - g * lr
+    if nesterov:
+        return p + (v * mom - g * lr), v
+    return p + v, v
+
+
+@njit(cache=True, inline="always")
+def _folded_adam(p, g, h, m, v):
+    """Adam, as optim.FoldedAdam (scikit-learn): h holds (β₁, β₂, 1 − β₂, ε, lr √(1 − β₂ᵗ)/(1 − β₁ᵗ), ·, 1 − β₁)."""
+    m = m * h[0] + g * h[6]
+    v = v * h[1] + (g * g) * h[2]
+    return p + (m * -h[4]) / (math.sqrt(v) + h[3]), m, v
+
+
+@njit(cache=True, inline="always")
 def _step_value(P, k, g, opt, lr, mom, nesterov, wd, S1, S2, h):
     """One optimizer step on P[k] (flat arrays) with gradient g: the rule the optimizer code selects."""
     g = _decayed(g, P[k], wd)
@@ -484,8 +506,12 @@ def _step_value(P, k, g, opt, lr, mom, nesterov, wd, S1, S2, h):
         P[k] = _sgd(P[k], g, lr)
     elif opt == SGD:
         P[k], S1[k] = _momentum(P[k], g, lr, mom, nesterov, S1[k])
-    else:
+    elif opt == CSGD:
+        P[k], S1[k] = _classical(P[k], g, lr, mom, nesterov, S1[k])
+    elif opt == ADAM:
         P[k], S1[k], S2[k] = _adam(P[k], g, h, S1[k], S2[k])
+    else:
+        P[k], S1[k], S2[k] = _folded_adam(P[k], g, h, S1[k], S2[k])
 
 
 @njit(cache=True)
@@ -496,18 +522,38 @@ def _update(P, G, opt, lr, mom, nesterov, wd, S1, S2, h):
 
 
 @njit(cache=True, inline="always")
-def _adam_constants(adam, t, h):
+def _adam_constants(opt, adam, t, h):
     """h ← Adam's constants for step t in the weights' dtype, from adam = (lr, β₁, β₂, ε) in float64
-    (rounded as optim.Adam's NumPy arithmetic rounds them)."""
-    h[0], h[1], h[2], h[3] = adam[1], adam[2], 1.0 - adam[2], adam[3]
-    h[4], h[5] = adam[0] / (1.0 - adam[1] ** t), 1.0 / math.sqrt(1.0 - adam[2] ** t)
+    (rounded as optim.Adam's or optim.FoldedAdam's NumPy arithmetic rounds them); nothing for the SGDs."""
+    if opt in (ADAM, FADAM):
+        h[0], h[1], h[2], h[3] = adam[1], adam[2], 1.0 - adam[2], adam[3]
+        h[4], h[5] = adam[0] / (1.0 - adam[1] ** t), 1.0 / math.sqrt(1.0 - adam[2] ** t)
+        h[6] = 1.0 - adam[1]
+        if opt == FADAM:
+            h[4] = adam[0] * math.sqrt(1.0 - adam[2] ** t) / (1.0 - adam[1] ** t)
+
+
+@njit(cache=True, inline="always")
+def _batch_decay(wd, per_row, m, dec):
+    """λ for a batch of m rows in the weights' dtype (via dec, one-element scratch): wd, or wd / m per row."""
+    dec[0] = wd / m if per_row else wd
+    return dec[0]
+
+
+@njit(cache=True, fastmath=FM)
+def _sumsq(P):
+    """Σ p² over a flat array, in float64 (for the L2 term of the loss)."""
+    s = 0.0
+    for k in range(P.shape[0]):
+        s += float(P[k]) * float(P[k])
+    return s
 
 
 # ---------------------------------------------------------------------------------------------- online
 @njit(cache=True, fastmath=FM, nogil=True)
-def online_epoch(X, Y, labels, Ws, bs, act, libm, head, opt, lr, mom, nesterov, wd, adam, t,
+def online_epoch(X, Y, labels, Ws, bs, act, libm, head, opt, lr, mom, nesterov, wd, per_row, adam, t,
                  SW1, Sb1, SW2, Sb2, p, keep, rs, row0):
-    """One epoch of batch-size-1 training over the rows of X in order; returns (Σ loss, hits, t).
+    """One epoch of batch-size-1 training over the rows of X in order; returns (Σ loss, hits, t, Σ L2 term).
 
     Dropout (p > 0): hidden unit j of layer l is kept, scaled by keep = 1 / (1 − p), where the generator rs's
     uniform for it is ≥ p; X[0] is row row0 of the epoch (the stream's place, see ``_stream_at``)."""
@@ -521,10 +567,10 @@ def online_epoch(X, Y, labels, Ws, bs, act, libm, head, opt, lr, mom, nesterov, 
     st = np.empty(6, np.uint64)
     if drop:
         _stream_at(rs, row0 * _hidden_units(Ws), Ws[0].itemsize == 4, st)
-    h = np.zeros(6, dt)
+    h = np.zeros(7, dt)
     has_labels = labels.shape[0] > 0
-    total, hits = 0.0, 0
-    plain = opt == SGD and mom == 0.0
+    total, hits, penalty = 0.0, 0, 0.0
+    plain = opt == SGD and mom == 0.0 and not per_row  # (the L2 term needs every W before the step)
     # Plain SGD defers the first layer's update W1 ← W1 − lr x δ₁ᵀ of one sample into the next sample's forward
     # pass: each row of W1 is updated, then used, in one sweep (one read and one write of W1 per sample instead
     # of two reads and a write). Row i's update touches only row i, so the numbers are the same.
@@ -557,9 +603,11 @@ def online_epoch(X, Y, labels, Ws, bs, act, libm, head, opt, lr, mom, nesterov, 
         total += _head_row(head, a[L - 1], Y[row], d[L - 1], 1.0)
         if has_labels:
             hits += _hit(a[L - 1], labels[row])
+        if per_row and wd != 0.0:  # the loss's ½·λ·‖W‖² (λ per row), weights before this step
+            for W in Ws:
+                penalty += 0.5 * wd * _sumsq(W.reshape(-1))
         t += 1
-        if opt == ADAM:
-            _adam_constants(adam, t, h)
+        _adam_constants(opt, adam, t, h)
         for l in range(L - 1, -1, -1):  # backward, updating layer l as soon as δ_{l−1} is known
             W, delta = Ws[l], d[l]
             xin = x if l == 0 else (ad[l - 1] if drop else a[l - 1])  # what layer l read
@@ -589,7 +637,7 @@ def online_epoch(X, Y, labels, Ws, bs, act, libm, head, opt, lr, mom, nesterov, 
     if pending:  # the last sample's W1 update
         for i in range(Ws[0].shape[0]):
             _rank1_row(Ws[0], i, x_prev[i], d[0], lr, wd)
-    return total, hits, t
+    return total, hits, t, penalty
 
 
 @njit(cache=True, fastmath=FM, inline="always")
@@ -656,9 +704,9 @@ def _rank1_row(W, i, xi, delta, lr, wd):
 
 # ------------------------------------------------------------------------------------------ mini-batch
 @njit(cache=True, fastmath=FM, nogil=True)
-def minibatch_epoch(X, Y, labels, B, Ws, bs, dWs, dbs, act, libm, head, opt, lr, mom, nesterov, wd, adam, t,
-                    SW1, Sb1, SW2, Sb2, gemm, p, keep, rs, row0):
-    """Mini-batches of B consecutive rows of X (the last may be smaller); returns (Σ loss, hits, t).
+def minibatch_epoch(X, Y, labels, B, Ws, bs, dWs, dbs, act, libm, head, opt, lr, mom, nesterov, wd, per_row, adam,
+                    t, SW1, Sb1, SW2, Sb2, gemm, p, keep, rs, row0):
+    """Mini-batches of B consecutive rows of X (the last may be smaller); returns (Σ loss, hits, t, Σ L2 term).
 
     Per batch: z_l = a_{l−1} W_l (BLAS), then a_l = σ(z_l + b_l) in one pass; the head row by row (ŷ, loss,
     δ_L, hits, ∂b_L); back through each layer: δ_{l−1} = (δ_l W_lᵀ) ⊙ σ'(a_{l−1}) with ∂b_{l−1} summed in the
@@ -678,12 +726,14 @@ def minibatch_epoch(X, Y, labels, B, Ws, bs, dWs, dbs, act, libm, head, opt, lr,
         _stream_at(rs, row0 * _hidden_units(Ws), Ws[0].itemsize == 4, st)
     ints = np.empty(8, np.int32)
     scal = np.empty(2, dt)
-    h = np.zeros(6, dt)
+    h = np.zeros(7, dt)
+    dec = np.zeros(1, dt)
     fused_sgd = opt == SGD and mom == 0.0 and wd == 0.0
     has_labels = labels.shape[0] > 0
-    total, hits = 0.0, 0
+    total, hits, penalty = 0.0, 0, 0.0
     for start in range(0, N, B):
         m = min(B, N - start)
+        wdb = _batch_decay(wd, per_row, m, dec)
         xb, yb = X[start : start + m], Y[start : start + m]
         for l in range(L):  # forward
             z = A[l][:m]
@@ -709,9 +759,11 @@ def minibatch_epoch(X, Y, labels, B, Ws, bs, dWs, dbs, act, libm, head, opt, lr,
                 hits += _hit(zL[r], labels[start + r])
             for j in range(dL.shape[1]):
                 dbL[j] += dL[r, j]
+        if per_row and wd != 0.0:  # the loss's ½·(λ/m)·‖W‖² × m rows, weights before this step
+            for W in Ws:
+                penalty += 0.5 * wd * _sumsq(W.reshape(-1))
         t += 1
-        if opt == ADAM:
-            _adam_constants(adam, t, h)
+        _adam_constants(opt, adam, t, h)
         for l in range(L - 1, -1, -1):  # backward; layer l is updated once δ_{l−1} has used its W
             delta = D[l][:m]
             xin = xb if l == 0 else (AD[l - 1][:m] if drop else A[l - 1][:m])  # what layer l read
@@ -729,17 +781,18 @@ def minibatch_epoch(X, Y, labels, B, Ws, bs, dWs, dbs, act, libm, head, opt, lr,
                 _gemm(gemm, True, xin, False, delta, Ws[l], -lr, 1.0, ints, scal)
             else:
                 _gemm(gemm, True, xin, False, delta, dWs[l], 1.0, 0.0, ints, scal)
-                _update(Ws[l].reshape(-1), dWs[l].reshape(-1), opt, lr, mom, nesterov, wd, SW1[l].reshape(-1),
+                _update(Ws[l].reshape(-1), dWs[l].reshape(-1), opt, lr, mom, nesterov, wdb, SW1[l].reshape(-1),
                         SW2[l].reshape(-1), h)
             _update(bs[l], dbs[l], opt, lr, mom, nesterov, 0.0, Sb1[l], Sb2[l], h)
-    return total, hits, t
+    return total, hits, t, penalty
 
 
 @njit(cache=True, fastmath=FM, nogil=True)
 def parallel_minibatch_epoch(k, nw, X, Y, labels, order, B, Xb, Yb, A, D, Ws, bs, dWs, dbs, act, libm, head, opt,
-                             lr, mom, nesterov, wd, adam, t, SW1, Sb1, SW2, Sb2, gemm, sync, sched_yield,
+                             lr, mom, nesterov, wd, per_row, adam, t, SW1, Sb1, SW2, Sb2, gemm, sync, sched_yield,
                              p, keep, rs, MK, AD):
-    """Worker k of nw: mini-batches of B rows of X in ``order``; returns this worker's (Σ loss, hits, t).
+    """Worker k of nw: mini-batches of B rows of X in ``order``; returns this worker's (Σ loss, hits, t, Σ L2 term
+    over its rows of each W).
 
     All workers call this at once on the same shared buffers (Xb, Yb, A, D: (B, ·)). Each batch has two phases.
     Rows: worker k gathers its share of the batch's rows and takes them forward, through the head and back to
@@ -758,12 +811,14 @@ def parallel_minibatch_epoch(k, nw, X, Y, labels, order, B, Xb, Yb, A, D, Ws, bs
     H = _hidden_units(Ws)
     ints = np.empty(8, np.int32)
     scal = np.empty(2, dt)
-    h = np.zeros(6, dt)
+    h = np.zeros(7, dt)
+    dec = np.zeros(1, dt)
     fused_sgd = opt == SGD and mom == 0.0 and wd == 0.0
     has_labels = labels.shape[0] > 0
-    total, hits = 0.0, 0
+    total, hits, penalty = 0.0, 0, 0.0
     for start in range(0, N, B):
         m = min(B, N - start)
+        wdb = _batch_decay(wd, per_row, m, dec)
         r0, r1 = m * k // nw, m * (k + 1) // nw
         for r in range(r0, r1):  # gather this worker's rows
             Xb[r] = X[order[start + r]]
@@ -799,20 +854,21 @@ def parallel_minibatch_epoch(k, nw, X, Y, labels, order, B, Xb, Yb, A, D, Ws, bs
                         dprev[r, j] *= _dact(act, ap[r, j])
         _barrier(sync, nw, sched_yield)
         t += 1
-        if opt == ADAM:
-            _adam_constants(adam, t, h)
+        _adam_constants(opt, adam, t, h)
         for l in range(L):  # this worker's rows of every W_l; the biases of layers l ≡ k (mod nw)
             delta = D[l][:m]
             xin = Xb[:m] if l == 0 else (AD[l - 1][:m] if drop else A[l - 1][:m])
             n_in, n_out = Ws[l].shape
             p0, p1 = n_in * k // nw, n_in * (k + 1) // nw
+            if per_row and wd != 0.0 and p1 > p0:  # the loss's L2 term: this worker's rows, before their step
+                penalty += 0.5 * wd * _sumsq(Ws[l].reshape(-1)[p0 * n_out : p1 * n_out])
             if p1 > p0:
                 if fused_sgd:
                     _gemm(gemm, True, xin[:, p0:p1], False, delta, Ws[l][p0:p1], -lr, 1.0, ints, scal)
                 else:
                     _gemm(gemm, True, xin[:, p0:p1], False, delta, dWs[l][p0:p1], 1.0, 0.0, ints, scal)
                     _update(Ws[l].reshape(-1)[p0 * n_out : p1 * n_out], dWs[l].reshape(-1)[p0 * n_out : p1 * n_out],
-                            opt, lr, mom, nesterov, wd, SW1[l].reshape(-1)[p0 * n_out : p1 * n_out],
+                            opt, lr, mom, nesterov, wdb, SW1[l].reshape(-1)[p0 * n_out : p1 * n_out],
                             SW2[l].reshape(-1)[p0 * n_out : p1 * n_out], h)
             if l % nw == k:
                 db = dbs[l]
@@ -822,7 +878,7 @@ def parallel_minibatch_epoch(k, nw, X, Y, labels, order, B, Xb, Yb, A, D, Ws, bs
                         db[j] += delta[r, j]
                 _update(bs[l], db, opt, lr, mom, nesterov, 0.0, Sb1[l], Sb2[l], h)
         _barrier(sync, nw, sched_yield)
-    return total, hits, t
+    return total, hits, t, penalty
 
 
 # --------------------------------------------------------------------------------------------- driver
@@ -834,15 +890,16 @@ def _arguments(net: MLP, optimizer: optim.Optimizer) -> tuple[Any, ...]:
     dWs = tuple(net.grads[f"W{l}"] for l in range(1, L + 1))
     dbs = tuple(net.grads[f"b{l}"] for l in range(1, L + 1))
     dt = net.dtype.type
-    if isinstance(optimizer, optim.SGD):
-        opt, mom, nest, adam = OPT_CODES["sgd"], optimizer.momentum, optimizer.nesterov, np.zeros(4)
+    opt = OPT_CODES[type(optimizer)]
+    if isinstance(optimizer, optim.SGD | optim.ClassicalSGD):
+        mom, nest, adam = optimizer.momentum, optimizer.nesterov, np.zeros(4)
         vel = optimizer.velocity
-        SW1 = tuple(vel[f"W{l}"] for l in range(1, L + 1)) if mom else Ws
-        Sb1 = tuple(vel[f"b{l}"] for l in range(1, L + 1)) if mom else bs
+        SW1 = tuple(vel[f"W{l}"] for l in range(1, L + 1)) if vel else Ws
+        Sb1 = tuple(vel[f"b{l}"] for l in range(1, L + 1)) if vel else bs
         SW2, Sb2 = Ws, bs  # unused by SGD
     else:
         assert isinstance(optimizer, optim.Adam)
-        opt, mom, nest = OPT_CODES["adam"], 0.0, False
+        mom, nest = 0.0, False
         adam = np.array([optimizer.lr, optimizer.beta1, optimizer.beta2, optimizer.eps])
         SW1 = tuple(optimizer.m[f"W{l}"] for l in range(1, L + 1))
         Sb1 = tuple(optimizer.m[f"b{l}"] for l in range(1, L + 1))
@@ -851,7 +908,7 @@ def _arguments(net: MLP, optimizer: optim.Optimizer) -> tuple[Any, ...]:
     act, head = ACT_CODES[net.activation], HEAD_CODES[(net.output, net.loss)]
     libm = net.dtype == np.float64  # the rational tanh is float32-accurate only
     common = (act, libm, head, opt, dt(optimizer.lr), dt(mom), bool(nest), dt(optimizer.weight_decay),
-              adam, optimizer.t, SW1, Sb1, SW2, Sb2)
+              bool(optimizer.decay_per_row), adam, optimizer.t, SW1, Sb1, SW2, Sb2)
     return Ws, bs, dWs, dbs, common
 
 
@@ -887,31 +944,32 @@ def _dropout(net: MLP) -> tuple[Any, Any]:
 
 
 def run_epoch(net: MLP, optimizer: optim.Optimizer, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None,
-              B: int, masks: np.ndarray | None = None, row0: int = 0) -> tuple[float, int]:
+              B: int, masks: np.ndarray | None = None, row0: int = 0) -> tuple[float, int, float]:
     """One compiled pass over the rows of X in order (an epoch, or a chunk of whole batches of one).
 
     X: (N, n_x), Y: (N, n_y) C-contiguous in the network's dtype; labels: (N,) or None. With dropout, ``masks``
     is the ``stream`` of the generator at the epoch's start and X[0] is row ``row0`` of the epoch (the caller
     ``skip``s the generator past the epoch's masks once the epoch is done).
-    Returns (Σ per-row loss, hits); updates net and optimizer in place.
+    Returns (Σ per-row loss, hits, Σ per-row L2 term: 0 unless the optimizer's ``decay_per_row``); updates net and
+    optimizer in place.
     """
     Ws, bs, dWs, dbs, common = _arguments(net, optimizer)
     drop = (*_dropout(net), _NO_STREAM if masks is None else masks, row0)
     if B == 1:
-        total, hits, t = online_epoch(X, Y, _labels(labels), Ws, bs, *common, *drop)
+        total, hits, t, penalty = online_epoch(X, Y, _labels(labels), Ws, bs, *common, *drop)
     else:
-        total, hits, t = minibatch_epoch(X, Y, _labels(labels), B, Ws, bs, dWs, dbs, *common, GEMM[net.dtype],  # type: ignore[call-arg]
-                                         *drop)
+        total, hits, t, penalty = minibatch_epoch(X, Y, _labels(labels), B, Ws, bs, dWs, dbs, *common,  # type: ignore[call-arg]
+                                                  GEMM[net.dtype], *drop)
     optimizer.t = int(t)
-    return float(total), int(hits)
+    return float(total), int(hits), float(penalty)
 
 
 def run_epoch_parallel(net: MLP, optimizer: optim.Optimizer, X: np.ndarray, Y: np.ndarray,
                        labels: np.ndarray | None, order: np.ndarray, B: int,
-                       executor: Executor, masks: np.ndarray | None = None) -> tuple[float, int]:
+                       executor: Executor, masks: np.ndarray | None = None) -> tuple[float, int, float]:
     """One epoch of mini-batches of B rows of X in ``order`` on two workers: this thread and one ``executor``
     thread (see ``parallel_minibatch_epoch``); ``masks`` as in ``run_epoch``. Train with one BLAS thread.
-    Returns (Σ per-row loss, hits)."""
+    Returns (Σ per-row loss, hits, Σ per-row L2 term) as ``run_epoch``."""
     Ws, bs, dWs, dbs, common = _arguments(net, optimizer)
     dt = net.dtype
     Xb, Yb = np.empty((B, X.shape[1]), dt), np.empty((B, Y.shape[1]), dt)
@@ -926,7 +984,7 @@ def run_epoch_parallel(net: MLP, optimizer: optim.Optimizer, X: np.ndarray, Y: n
             *_dropout(net), _NO_STREAM if masks is None else masks, MK, AD)
     with blas_threads(1):  # each worker's products on its own core
         other = executor.submit(parallel_minibatch_epoch, 1, 2, *args)
-        total, hits, t = parallel_minibatch_epoch(0, 2, *args)
-        total1, hits1, _ = other.result()
+        total, hits, t, penalty = parallel_minibatch_epoch(0, 2, *args)
+        total1, hits1, _, penalty1 = other.result()
     optimizer.t = int(t)
-    return float(total + total1), int(hits + hits1)
+    return float(total + total1), int(hits + hits1), float(penalty + penalty1)

@@ -2,7 +2,8 @@
 
 Conventions follow torch.optim: SGD with momentum keeps v ← μ v + g and steps p ← p − lr v
 (Nesterov: p ← p − lr (g + μ v)); Adam is Kingma & Ba with bias correction. L2 weight decay adds
-λ W to the gradient of weights only (biases are not decayed, as in scikit-learn).
+λ W to the gradient of weights only (biases are not decayed, as in scikit-learn). scikit-learn's conventions
+(``ClassicalSGD``, ``FoldedAdam``) take λ per row instead: a batch of m rows adds (λ/m)·W (``decay_per_row``).
 Every buffer is allocated once, in the constructor.
 """
 
@@ -26,6 +27,7 @@ class Optimizer:
     """
 
     slots: tuple[str, ...] = ()
+    decay_per_row = False  # True: weight_decay is scikit-learn's α, and a batch of m rows adds (α/m)·W to ∇W
 
     def __init__(self, params: dict[str, np.ndarray], lr: float, weight_decay: float = 0.0) -> None:
         if not (lr > 0 and math.isfinite(lr)):
@@ -36,19 +38,33 @@ class Optimizer:
         self._tmp = {k: np.empty_like(p) for k, p in params.items()}
         self.t = 0  # steps taken
 
-    def _decayed(self, name: str, g: np.ndarray) -> np.ndarray:
+    def decay(self, rows: int) -> float:
+        """λ for one batch of ``rows`` rows: weight_decay, or weight_decay / rows with ``decay_per_row``."""
+        return self.weight_decay / rows if self.decay_per_row else self.weight_decay
+
+    def penalty(self) -> float:
+        """What one batch's L2 term adds to the epoch's summed loss under ``decay_per_row``: its loss gains
+        ½·(α/m)·Σ‖W‖² (weights before the step), times its m rows, so ½·α·Σ‖W‖²; 0 otherwise (the engine's own
+        weight decay is not reported in the loss)."""
+        if not (self.decay_per_row and self.weight_decay):
+            return 0.0
+        return 0.5 * self.weight_decay * sum(float(np.vdot(p, p)) for k, p in self.params.items() if k[0] == "W")
+
+    def _decayed(self, name: str, g: np.ndarray, wd: float) -> np.ndarray:
         """g + λ W for weights (into scratch), g itself otherwise."""
-        if self.weight_decay and name.startswith("W"):
+        if wd and name.startswith("W"):
             tmp = self._tmp[name]
-            np.multiply(self.params[name], self.weight_decay, out=tmp)
+            np.multiply(self.params[name], wd, out=tmp)
             tmp += g
             return tmp
         return g
 
-    def step(self, grads: dict[str, np.ndarray]) -> None:
+    def step(self, grads: dict[str, np.ndarray], rows: int = 1) -> None:
+        """One update with the gradients of a batch of ``rows`` rows (the rows matter with ``decay_per_row``)."""
         self.t += 1
+        wd = self.decay(rows)
         for name, p in self.params.items():
-            self._update(name, p, self._decayed(name, grads[name]))
+            self._update(name, p, self._decayed(name, grads[name], wd))
 
     def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         raise NotImplementedError
@@ -103,10 +119,12 @@ class ClassicalSGD(Optimizer):
 
     The velocity is a step already scaled by the learning rates it was built with, so a change of lr (scikit-learn's
     "invscaling" and "adaptive") acts on new gradients only; with a constant lr it takes the same steps as ``SGD``.
-    Each step rounds as scikit-learn's does (same operations, same order).
+    Each step rounds as scikit-learn's does (same operations, same order). weight_decay is scikit-learn's α:
+    per row (``decay_per_row``).
     """
 
     slots = ("velocity",)
+    decay_per_row = True
 
     def __init__(self, params: Params, lr: float = 0.1, momentum: float = 0.9, nesterov: bool = True,
                  weight_decay: float = 0.0) -> None:
@@ -166,7 +184,10 @@ class Adam(Optimizer):
 class FoldedAdam(Adam):
     """Adam with the bias corrections folded into the step (Kingma & Ba §2; scikit-learn's convention):
     lr_t = lr √(1−β₂ᵗ)/(1−β₁ᵗ), p ← p + (−lr_t m) / (√v + ε). Same as ``Adam`` but for where ε sits (√v, not √v̂);
-    each step rounds as scikit-learn's does (same operations, same order)."""
+    each step rounds as scikit-learn's does (same operations, same order). weight_decay is scikit-learn's α: per row
+    (``decay_per_row``)."""
+
+    decay_per_row = True
 
     def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:

@@ -163,6 +163,16 @@ OPTIMIZERS: dict[str, OptimizerChoice] = {o.name: o for o in (
 )}
 
 
+# scikit-learn's conventions of the same two (classical momentum, Adam with its bias corrections folded into the
+# step, L2 α per row): what ``sklearn_solver.py`` trains with; not offered by the CLI or the playground.
+SKLEARN_OPTIMIZERS: dict[str, OptimizerChoice] = {o.name: o for o in (
+    OptimizerChoice("sgd", optim.ClassicalSGD, 2, lambda params, lr, momentum, nesterov, weight_decay:
+                    optim.ClassicalSGD(params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)),
+    OptimizerChoice("adam", optim.FoldedAdam, 3, lambda params, lr, momentum, nesterov, weight_decay:
+                    optim.FoldedAdam(params, lr=lr, weight_decay=weight_decay)),
+)}
+
+
 def make_optimizer(name: str, params: dict[str, np.ndarray], lr: float, momentum: float = 0.0,
                    nesterov: bool = False, weight_decay: float = 0.0) -> optim.Optimizer:
     """Build an optimizer by name; momentum and nesterov apply to SGD only."""

@@ -1,22 +1,22 @@
 """scikit-learn's MLP solvers on mlplab's engine: its initialisation, its stochastic epochs (sgd, adam) and L-BFGS.
 
 ``MLPClassifier``/``MLPRegressor`` (``estimators.py``) train through this module so that the same parameters and
-``random_state`` give scikit-learn's fitted model. The forward and backward passes are the engine's
-(``MLP.train_batch``, ``MLP.loss_and_grad``) and the updates ``optim.py``'s. It is a loop of its own rather than
-the ``Trainer`` because scikit-learn's epoch differs from the Trainer's in ways that would each need a Trainer option
-used by nothing else:
+``random_state`` give scikit-learn's fitted model. A stochastic solver owns a ``Trainer`` and runs each epoch as
+``Trainer.run_epoch`` on the rows in scikit-learn's order, with scikit-learn's optimizers (``ClassicalSGD``,
+``FoldedAdam``, and the engine's ``SGD`` for momentum 0 without L2, the same steps bit for bit; their kernel codes
+are in ``registry.SKLEARN_OPTIMIZERS``), so the epochs run in the compiled kernels of ``kernels.py`` whenever they
+implement the network's head, and in the NumPy engine otherwise. What differs from the Trainer's own loop
+(``Trainer.fit``) stays here:
 
 * the sample order is ``sklearn.utils.shuffle`` of the previous epoch's order, drawn from the legacy ``RandomState``
   that also drew the initial weights and the validation split (the Trainer draws from its own ``Generator``);
-* L2 adds α·W/m to the gradient with m the rows of *each* batch (a short last batch gets more), and each batch's
-  loss includes ½·α·‖W‖²/m for the weights before its step;
+* L2 is scikit-learn's α per row (``optim.Optimizer.decay_per_row``): α·W/m added to the gradient of a batch of m
+  rows, and ½·α·‖W‖²/m added to its loss for the weights before the step (``Trainer.epoch_penalty``);
 * the learning rate changes at epoch end by scikit-learn's rules (samples seen, plateaus), and the optimizer's state
   outlives a ``fit`` call for ``partial_fit``; the epoch counting, stopping and early-stopping bookkeeping is the
   estimator's (scikit-learn's attributes).
 
-Plain SGD without L2 (momentum 0, alpha 0: the timing contract of BENCHMARKS.md) is exactly the engine's SGD: those
-epochs run through ``Trainer.run_epoch`` on the rows in scikit-learn's order, which uses the compiled kernels of
-``kernels.py`` whenever they implement the network's head.
+The solver's state is its Trainer's: ``Trainer.state_dict`` / ``load_state_dict``, the serialiser checkpoints use.
 """
 
 from __future__ import annotations
@@ -49,68 +49,47 @@ def l2_norm2(net: MLP) -> float:
 
 
 class StochasticSolver:
-    """scikit-learn's "sgd" or "adam" solver for one network: the optimizer, its learning-rate rules, one epoch at once.
+    """scikit-learn's "sgd" or "adam" solver for one network: its optimizer inside a Trainer, its learning-rate
+    rules, one epoch at once.
 
     loss_scale multiplies the head's batch loss in what ``epoch`` reports: scikit-learn averages its squared error over
     the outputs as well (1 / n_outputs) though its gradient is that of the sum over outputs; 1 for classifiers.
-    rng: dropout masks (None without dropout, which scikit-learn does not have).
+    seed: the Trainer's generator (dropout masks; scikit-learn has no dropout). threads: the Trainer's (cores while
+    training; None: automatic from the batch size).
     """
 
     def __init__(self, net: MLP, solver: str, *, lr: float, alpha: float, momentum: float = 0.9,
                  nesterov: bool = True, lr_schedule: str = "constant", power_t: float = 0.5, beta_1: float = 0.9,
-                 beta_2: float = 0.999, epsilon: float = 1e-8, loss_scale: float = 1.0,
-                 rng: np.random.Generator | None = None) -> None:
-        self.net, self.alpha, self.loss_scale, self.rng = net, float(alpha), float(loss_scale), rng
+                 beta_2: float = 0.999, epsilon: float = 1e-8, loss_scale: float = 1.0, seed: int | None = None,
+                 threads: int | None = None) -> None:
+        self.net, self.loss_scale = net, float(loss_scale)
         self.lr_init, self.lr_schedule, self.power_t = float(lr), lr_schedule, float(power_t)
-        self.optimizer: Optimizer
-        self._plain: Trainer | None = None  # runs plain-SGD epochs (see the module docstring)
+        optimizer: Optimizer
         if solver == "adam":
-            self.optimizer = FoldedAdam(net.params, lr, betas=(beta_1, beta_2), eps=epsilon)
+            optimizer = FoldedAdam(net.params, lr, betas=(beta_1, beta_2), eps=epsilon, weight_decay=alpha)
             self.lr_schedule = "constant"  # scikit-learn's learning_rate applies to sgd only
-        elif momentum == 0:  # v ← 0·v − lr g, p ← p + v is the engine's p ← p − lr g, bit for bit
-            self.optimizer = SGD(net.params, lr)
+        elif momentum == 0 and alpha == 0:  # v ← 0·v − lr g, p ← p + v is the engine's p ← p − lr g, bit for bit
+            optimizer = SGD(net.params, lr)  # and its kernels fuse the step into the product
         else:
-            self.optimizer = ClassicalSGD(net.params, lr, momentum=momentum, nesterov=nesterov)
+            optimizer = ClassicalSGD(net.params, lr, momentum=momentum, nesterov=nesterov, weight_decay=alpha)
+        self.trainer = Trainer(net, optimizer, epochs=0, batch_size=None, shuffle=False, seed=seed, threads=threads)
+
+    @property
+    def optimizer(self) -> Optimizer:
+        return self.trainer.optimizer
 
     # ----------------------------------------------------------------------------------------------- epochs
     def epoch(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray | None, B: int) -> float:
         """Train one pass over the rows of X (n, n_x), targets Y (n, n_y), in batches of B taken in ``order`` (None:
         stored order); return scikit-learn's epoch loss Σ_batches (L_b + ½·α·‖W‖²/m_b)·m_b / n."""
-        with kernels.blas_threads(kernels.blas_threads_for(min(B, X.shape[0]))):
-            if type(self.optimizer) is SGD and self.alpha == 0 and self.rng is None:
-                return self._plain_epoch(X, Y, order, B)
-            return self._batches(X, Y, order, B) / X.shape[0]
-
-    def _plain_epoch(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray | None, B: int) -> float:
-        """Plain SGD without L2: the Trainer's epoch over the rows gathered in order (compiled where supported)."""
-        if self._plain is None:
-            self._plain = Trainer(self.net, self.optimizer, epochs=0, batch_size=B, shuffle=False, seed=None)
-        self._plain.batch_size = B
-        loss, _ = self._plain.run_epoch(X, Y, None, order=order)
-        return self.loss_scale * loss
-
-    def _batches(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray | None, B: int) -> float:
-        net, opt, alpha = self.net, self.optimizer, self.alpha
-        n = X.shape[0]
-        if order is not None:  # gather buffers, allocated once per epoch
-            xbuf, ybuf = np.empty((min(B, n), X.shape[1]), X.dtype), np.empty((min(B, n), Y.shape[1]), Y.dtype)
-        total = 0.0
-        for start in range(0, n, B):
-            stop = min(start + B, n)
-            m = stop - start
-            if order is None:
-                xb, yb = X[start:stop], Y[start:stop]
-            else:
-                xb = np.take(X, order[start:stop], axis=0, out=xbuf[:m])
-                yb = np.take(Y, order[start:stop], axis=0, out=ybuf[:m])
-            loss, _ = net.train_batch(xb, yb, None, self.rng)
-            loss *= self.loss_scale
-            if alpha:
-                loss += 0.5 * alpha * l2_norm2(net) / m  # the weights before this step
-                opt.weight_decay = alpha / m  # ∇ += α W / m
-            opt.step(net.grads)
-            total += loss * m
-        return total
+        trainer = self.trainer
+        trainer.batch_size = B
+        B = min(B, X.shape[0])
+        compiled = kernels.supported(self.net, trainer.optimizer, B) and X.shape[0] > B
+        # as Trainer.fit: the compiled kernels call BLAS from one thread per worker
+        with kernels.blas_threads(1 if compiled else kernels.blas_threads_for(B, trainer.threads)):
+            loss, _ = trainer.run_epoch(X, Y, None, order=order)
+        return self.loss_scale * loss + trainer.epoch_penalty
 
     # ---------------------------------------------------------------------------------- learning-rate rules
     @property
@@ -128,20 +107,6 @@ class StochasticSolver:
             return True
         self.optimizer.lr /= 5.0
         return False
-
-    # ---------------------------------------------------------------------------------------------- state
-    def state_dict(self) -> tuple[dict[str, np.ndarray], dict]:
-        """(arrays, scalars): the optimizer's state, and the dropout generator's; enough to continue identically."""
-        arrays, scalars = self.optimizer.state_dict()
-        scalars = dict(scalars)
-        if self.rng is not None:
-            scalars["rng"] = self.rng.bit_generator.state
-        return {k: a.copy() for k, a in arrays.items()}, scalars
-
-    def load_state_dict(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
-        self.optimizer.load_state_dict(arrays, scalars)
-        if self.rng is not None and "rng" in scalars:
-            self.rng.bit_generator.state = scalars["rng"]
 
 
 # ------------------------------------------------------------------------------------------------- L-BFGS

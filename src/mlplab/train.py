@@ -113,6 +113,7 @@ class Trainer:
             raise ConfigError(f"threads must be ≥ 1; got {threads}")
         self.engine, self.threads = engine, threads
         self._gatherer: ThreadPoolExecutor | None = None  # alive only while fit runs
+        self.epoch_penalty = 0.0  # the last run_epoch's L2 term (see there)
 
     @property
     def history(self) -> list[EpochRecord]:
@@ -191,7 +192,9 @@ class Trainer:
         The loss and accuracy are averaged over the epoch's batches as they were trained (as
         scikit-learn's loss_curve_), which costs nothing extra. ``order``: the rows' training order (N,), instead
         of a shuffle drawn from ``self.rng`` (or the stored order without ``shuffle``); rows are gathered batch by
-        batch, never copied as a whole.
+        batch, never copied as a whole. With an optimizer whose ``decay_per_row`` is set (scikit-learn's L2), each
+        batch's loss also has an L2 term, ½·(α/m)·‖W‖² for the weights before its step: its mean over the epoch's
+        rows is left in ``self.epoch_penalty``, not in the loss returned (scikit-learn's loss_curve_ is the sum).
         """
         net, opt, N = self.net, self.optimizer, X.shape[0]
         B = N if self.batch_size is None else min(self.batch_size, N)
@@ -201,7 +204,8 @@ class Trainer:
                 X, Y = np.take(X, order, axis=0), np.take(Y, order, axis=0)
                 labels = np.take(labels, order) if labels is not None else None
             loss, hits = net.train_batch(X, Y, labels, rng)
-            opt.step(net.grads)
+            self.epoch_penalty = opt.penalty() / N
+            opt.step(net.grads, N)
             return loss, (hits / N if labels is not None else math.nan)
         if order is None:
             order = self.rng.permutation(N) if self.shuffle else np.arange(N)
@@ -209,16 +213,17 @@ class Trainer:
         if compiled and self._gatherer is None:  # called outside fit: the helper thread lives for this epoch
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlplab-worker") as self._gatherer:
                 try:
-                    total, hits = self._shuffled(X, Y, labels, order, B, compiled, rng)
+                    total, hits, penalty = self._shuffled(X, Y, labels, order, B, compiled, rng)
                 finally:
                     self._gatherer = None
         else:
-            total, hits = self._shuffled(X, Y, labels, order, B, compiled, rng)
+            total, hits, penalty = self._shuffled(X, Y, labels, order, B, compiled, rng)
+        self.epoch_penalty = penalty / N
         return total / N, (hits / N if labels is not None else math.nan)
 
     def _shuffled(self, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None, order: np.ndarray, B: int,
-                  compiled: bool, rng: np.random.Generator | None) -> tuple[float, int]:
-        """(Σ per-row loss, hits) of one epoch of batches of B rows taken in ``order``.
+                  compiled: bool, rng: np.random.Generator | None) -> tuple[float, int, float]:
+        """(Σ per-row loss, hits, Σ per-row L2 term) of one epoch of batches of B rows taken in ``order``.
 
         Compiled with dropout, the kernels draw the masks from the generator's stream as it stands now, the numbers
         the NumPy engine would draw; the generator is then moved past them (``kernels.skip``)."""
@@ -226,31 +231,33 @@ class Trainer:
         masks = kernels.stream(rng) if compiled and rng is not None else None
         if compiled and B > 1 and kernels.workers_for(B, self.threads) == 2:  # gathers its own rows, on two cores
             assert self._gatherer is not None
-            total, hits = kernels.run_epoch_parallel(net, opt, X, Y, labels, order, B, self._gatherer, masks)
+            total, hits, penalty = kernels.run_epoch_parallel(net, opt, X, Y, labels, order, B, self._gatherer, masks)
         else:
-            total, hits = self._chunked(X, Y, labels, order, B, compiled, rng, masks)
+            total, hits, penalty = self._chunked(X, Y, labels, order, B, compiled, rng, masks)
         if rng is not None and masks is not None:
             kernels.skip(rng, masks, order.shape[0] * sum(net.sizes[1:-1]), net.dtype)
-        return total, hits
+        return total, hits, penalty
 
     def _chunked(self, X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None, order: np.ndarray, B: int,
-                 compiled: bool, rng: np.random.Generator | None, masks: np.ndarray | None) -> tuple[float, int]:
+                 compiled: bool, rng: np.random.Generator | None,
+                 masks: np.ndarray | None) -> tuple[float, int, float]:
         """``_shuffled`` on one worker: chunks of rows gathered (in the background for the kernels), then trained."""
         net, opt = self.net, self.optimizer
-        total, hits, row0 = 0.0, 0, 0
+        total, hits, penalty, row0 = 0.0, 0, 0.0, 0
         for xc, yc, lc in _chunks(X, Y, labels, order, B, self._gatherer if compiled else None):
             if compiled:  # same math, compiled (kernels.py); the chunk is already in training order
-                t, h = kernels.run_epoch(net, opt, xc, yc, lc, B, masks, row0)
-                total, hits, row0 = total + t, hits + h, row0 + xc.shape[0]
+                t, h, p = kernels.run_epoch(net, opt, xc, yc, lc, B, masks, row0)
+                total, hits, penalty, row0 = total + t, hits + h, penalty + p, row0 + xc.shape[0]
                 continue
             for start in range(0, xc.shape[0], B):
                 xb, yb = xc[start : start + B], yc[start : start + B]
                 lb = lc[start : start + B] if lc is not None else None
                 loss, h = net.train_batch(xb, yb, lb, rng)
-                opt.step(net.grads)
+                penalty += opt.penalty()  # ½·(α/m)·‖W‖² × m rows, before the step
+                opt.step(net.grads, xb.shape[0])
                 total += loss * xb.shape[0]
                 hits += h
-        return total, hits
+        return total, hits, penalty
 
     def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None = None,
             y_val: np.ndarray | None = None) -> list[EpochRecord]:
