@@ -956,10 +956,10 @@ def run_epoch(net: MLP, optimizer: optim.Optimizer, X: np.ndarray, Y: np.ndarray
     Ws, bs, dWs, dbs, common = _arguments(net, optimizer)
     drop = (*_dropout(net), _NO_STREAM if masks is None else masks, row0)
     if B == 1:
-        total, hits, t, penalty = online_epoch(X, Y, _labels(labels), Ws, bs, *common, *drop)
+        total, hits, t, penalty = online_epoch(X, Y, _labels(labels), Ws, bs, *common, *drop)  # type: ignore[call-arg]
     else:
-        total, hits, t, penalty = minibatch_epoch(X, Y, _labels(labels), B, Ws, bs, dWs, dbs, *common,  # type: ignore[call-arg]
-                                                  GEMM[net.dtype], *drop)
+        args = (X, Y, _labels(labels), B, Ws, bs, dWs, dbs, *common, GEMM[net.dtype], *drop)
+        total, hits, t, penalty = minibatch_epoch(*args)
     optimizer.t = int(t)
     return float(total), int(hits), float(penalty)
 

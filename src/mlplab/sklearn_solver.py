@@ -85,7 +85,7 @@ class StochasticSolver:
         trainer = self.trainer
         trainer.batch_size = B
         B = min(B, X.shape[0])
-        compiled = kernels.supported(self.net, trainer.optimizer, B) and X.shape[0] > B
+        compiled = kernels.supported(self.net, trainer.optimizer, B, trainer.rng) and X.shape[0] > B
         # as Trainer.fit: the compiled kernels call BLAS from one thread per worker
         with kernels.blas_threads(1 if compiled else kernels.blas_threads_for(B, trainer.threads)):
             loss, _ = trainer.run_epoch(X, Y, None, order=order)
