@@ -6,7 +6,8 @@
 Writes CSVs of N rows × 50 float columns + an integer label (values with 4 decimals, ≈ 420 MB at 1M rows) into
 --dir (never into the repository), then times each loader in a fresh subprocess and reads its peak memory
 (``ru_maxrss``, the whole process: interpreter and imports included). Goals (issue 13): load time ≤ 1.5×
-pandas at every size; peak memory ≤ 3 × (float32 arrays + file size). ``--train`` also runs
+pandas at every size; peak memory above the imports ≤ 3 × the float32 arrays + the file size (the table also gives the
+ looser reading 3 × (float32 + file)). ``--train`` also runs
 ``mlplab train`` for one epoch on the largest file under ``/usr/bin/time -v`` and reports its peak memory and
 swap use. Prints a Markdown table for BENCHMARKS.md.
 """
@@ -111,17 +112,22 @@ def main() -> int:
         size_mb = path.stat().st_size / 2**20
         repeat = args.repeat if n < 1_000_000 else max(1, args.repeat - 1)
         ours, theirs = measure("mlplab", path, repeat), measure("pandas", path, repeat)
-        budget = 3 * (n * (N_FEATURES + 1) * 4 / 2**20 + size_mb)
-        rows.append({"n": n, "file_mb": size_mb, "mlplab": ours, "pandas": theirs, "budget_mb": budget})
+        float32_mb = n * (N_FEATURES + 1) * 4 / 2**20  # the features and the label, as float32
+        rows.append({"n": n, "file_mb": size_mb, "mlplab": ours, "pandas": theirs,
+                     "budget_mb": 3 * (float32_mb + size_mb), "strict_mb": 3 * float32_mb + size_mb})
         print(json.dumps(rows[-1]), file=sys.stderr)
     print("| rows × 50 | file | mlplab load | pandas.read_csv | time ratio (goal ≤ 1.5) | mlplab peak RSS "
-          "| pandas peak RSS | memory budget 3×(float32 + file) |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| pandas peak RSS | mlplab above imports | pandas above imports | budget 3 × float32 + file "
+          "| budget 3 × (float32 + file) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         m, p = r["mlplab"], r["pandas"]
-        print(f"| {r['n']:,} | {r['file_mb']:.0f} MB | {m['seconds']:.3f} s | {p['seconds']:.3f} s | "
-              f"{m['seconds'] / p['seconds']:.2f} | {m['peak_mb']:.0f} MB (imports {m['base_mb']:.0f}) | "
-              f"{p['peak_mb']:.0f} MB | {r['budget_mb']:.0f} MB |")
+        used = m["peak_mb"] - m["base_mb"]
+        print(f"| {r['n']:,} | {r['file_mb']:.1f} MB | {m['seconds']:.3f} s | {p['seconds']:.3f} s | "
+              f"{m['seconds'] / p['seconds']:.2f} | {m['peak_mb']:.0f} MB | {p['peak_mb']:.0f} MB | "
+              f"{used:.1f} MB | {p['peak_mb'] - p['base_mb']:.1f} MB | "
+              f"{r['strict_mb']:.1f} MB ({'met' if used <= r['strict_mb'] else 'missed'}) | "
+              f"{r['budget_mb']:.1f} MB ({'met' if used <= r['budget_mb'] else 'missed'}) |")
     if args.train:
         n = max(map(int, args.sizes.split(",")))
         result = train_one_epoch(folder / f"table_{n}.csv", folder / "train-run")

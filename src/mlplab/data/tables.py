@@ -40,7 +40,8 @@ TABLE_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES + FEATHER_SUFFIXES
 HEAD_BYTES = 1 << 16  # the first 64 KiB decide delimiter and header
 BLOCK_ROWS = 2048  # rows copied at a time: 2048 × 50 float64 stay in a core's cache
 SAMPLE_BYTES = 1 << 20  # the first MiB decides the column types (a later surprise: a second, inferring read)
-STREAM_BLOCK = 1 << 20  # bytes per streamed batch
+STREAM_BLOCK = 1 << 18  # bytes per streamed batch
+INFER_BLOCK = 1 << 20  # bytes per block of the one inferring read_csv
 SMALL_FILE = 8 << 20  # up to 8 MiB, one read_csv (types inferred on every block) beats sampling first
 # what a CSV cell may hold to count as a missing value (only with --impute; otherwise each is an error)
 MISSING = ("", "NA", "N/A", "NaN", "nan", "NULL", "null", "None")
@@ -215,7 +216,7 @@ def read_csv(path: Path, header: bool | None = None, labels_by_name: list[str] |
 
     # the inferring reads on one thread: as fast as Arrow's pool on 2 cores, faster when they are busy
     read = pa_csv.ReadOptions(column_names=[f"c{i}" for i in range(width)], skip_rows=skip,
-                              block_size=1 << 22, use_threads=False)
+                              block_size=INFER_BLOCK, use_threads=False)
     parse = pa_csv.ParseOptions(delimiter=delim, invalid_row_handler=invalid)
     # only empty cells are null at parse time (other markers, NA…, are recognised later, on text columns):
     # every extra null marker slows Arrow's number parsing
@@ -232,8 +233,9 @@ def read_csv(path: Path, header: bool | None = None, labels_by_name: list[str] |
             _stream(table, path, types, rows_per_byte, read, parse, typed)
         except pa.ArrowInvalid:  # a small file, or e.g. text further down a column of numbers: infer on every block
             bad_rows.clear()
-            arrow = pa_csv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert,
-                                    memory_pool=pa.system_memory_pool())
+            with open(path, "rb") as f:
+                arrow = pa_csv.read_csv(f, read_options=read, parse_options=parse, convert_options=convert,
+                                        memory_pool=pa.system_memory_pool())
             table.dense, table.dense_index = None, {}
             table.columns = [arrow.column(i) for i in range(width)]
     except (pa.ArrowInvalid, pa.ArrowException) as e:
@@ -249,12 +251,20 @@ def _stream(table: RawTable, path: Path, types: dict[str, pa.DataType], rows_per
             read: pa_csv.ReadOptions, parse: pa_csv.ParseOptions, convert: pa_csv.ConvertOptions) -> None:
     """Read the CSV batch by batch (Arrow parses the next batch in its thread meanwhile): numeric columns go
     straight into ``table.dense`` (float64, C order, a block of rows at a time), other columns stay Arrow."""
+    numeric = [i for i, t in enumerate(types.values()) if t in (pa.float64(), pa.int64())]
+    others = [i for i in range(len(types)) if i not in numeric]
+    with open(path, "rb") as f:
+        reader = pa_csv.open_csv(f, read_options=_threads(read), parse_options=parse, convert_options=convert,
+                                 memory_pool=pa.system_memory_pool())
+        _fill(table, reader, types, numeric, others, path.stat().st_size * rows_per_byte)
+
+
+def _fill(table: RawTable, reader: pa_csv.CSVStreamingReader, types: dict[str, pa.DataType], numeric: list[int],
+          others: list[int], rows_estimate: float) -> None:
+    """Copy the reader's batches: numeric columns into one float64 block, a block of rows at a time, the others
+    kept as Arrow columns."""
     names = list(types)
-    numeric = [i for i, n in enumerate(names) if types[n] in (pa.float64(), pa.int64())]
-    others = [i for i in range(len(names)) if i not in numeric]
-    reader = pa_csv.open_csv(path, read_options=_threads(read), parse_options=parse, convert_options=convert,
-                             memory_pool=pa.system_memory_pool())
-    capacity = int(path.stat().st_size * rows_per_byte * 1.05) + 1024
+    capacity = int(rows_estimate * 1.05) + 1024
     dense = np.empty((capacity, len(numeric)), dtype=np.float64)
     kept: list[pa.RecordBatch] = []
     n, finite = 0, True
@@ -282,7 +292,7 @@ def _stream(table: RawTable, path: Path, types: dict[str, pa.DataType], rows_per
 
 def _threads(read: pa_csv.ReadOptions) -> pa_csv.ReadOptions:
     """The same read options, with Arrow's reader thread on (it parses ahead while Python copies a batch) and
-    1 MiB blocks: they pipeline better than 4 MiB ones (1M × 50: 2.0 s against 3.6 s, see BENCHMARKS.md)."""
+    ``STREAM_BLOCK`` blocks: small blocks pipeline better and keep fewer batches in flight (see BENCHMARKS.md)."""
     return pa_csv.ReadOptions(column_names=read.column_names, skip_rows=read.skip_rows,
                               block_size=STREAM_BLOCK, use_threads=True)
 
