@@ -7,8 +7,9 @@ Writes CSVs of N rows × 50 float columns + an integer label (values with 4 deci
 --dir (never into the repository), then times each loader in a fresh subprocess and reads its peak memory
 (``ru_maxrss``, the whole process: interpreter and imports included). Goals (issue 13): load time ≤ 1.5×
 pandas at every size; peak memory above the imports ≤ 3 × the float32 arrays + the file size (the table also
-gives the looser reading 3 × (float32 + file)). ``--train`` also runs ``mlplab train`` for one epoch on the largest file under ``/usr/bin/time -v`` and reports its peak memory and
-swap use. Prints a Markdown table for BENCHMARKS.md.
+gives the looser reading 3 × (float32 + file)). ``--train`` also runs ``mlplab train`` for one epoch on the
+largest file under ``/usr/bin/time -v`` and reports its peak memory and swap use. Prints a Markdown table
+for BENCHMARKS.md.
 """
 
 from __future__ import annotations
