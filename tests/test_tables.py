@@ -294,8 +294,12 @@ def test_streamed_dense_path_gives_the_same_tables_and_errors(tmp_path, monkeypa
     (tmp_path / "late.csv").write_text("\n".join(rows) + "\n")
     (tmp_path / "nan.csv").write_text("a,b,c\n" + "1,2,x\n" * 50 + "3,nan,y\n")
     (tmp_path / "ragged.csv").write_text("a,b,c\n" + "1,2,x\n" * 50 + "3,4\n")
+    lines = [f"{i * 0.25},{i % 7},{i % 3}" for i in range(200)]
+    (tmp_path / "crlf.csv").write_bytes(("a,b,y\r\n" + "\r\n".join(lines) + "\r\n").encode())
+    (tmp_path / "noeol.csv").write_text("a,b,y\n" + "\n".join(lines))  # no line end after the last row
     cases = [("cat.csv", {"impute": "mean"}), ("cat.csv", {}), ("num.csv", {}), ("num.csv", {"label_column": "b"}),
-             ("plain.csv", {"task": "regression"}), ("late.csv", {}), ("nan.csv", {}), ("ragged.csv", {})]
+             ("plain.csv", {"task": "regression"}), ("late.csv", {}), ("nan.csv", {}), ("ragged.csv", {}),
+             ("crlf.csv", {}), ("noeol.csv", {})]
 
     def outcome(name, kw):
         try:
@@ -307,6 +311,7 @@ def test_streamed_dense_path_gives_the_same_tables_and_errors(tmp_path, monkeypa
     small = [outcome(n, kw) for n, kw in cases]
     monkeypatch.setattr(tables, "SMALL_FILE", 0)
     monkeypatch.setattr(tables, "SAMPLE_BYTES", 600)
+    monkeypatch.setattr(tables, "CHUNK_BYTES", 97)  # many chunks, cut mid-line, some lines longer than a chunk
     streamed = [outcome(n, kw) for n, kw in cases]
     assert tables.read_table(tmp_path / "num.csv").dense.shape == (300, 5)  # the streamed path was taken
     assert tables.read_table(tmp_path / "late.csv").dense is None  # and the inferring fallback

@@ -10,11 +10,13 @@ CSV rules, as before the fast reader: UTF-8 (a BOM is fine), delimiter sniffed f
 detected from the first two rows (or forced by naming a column).
 
 Two ways through Arrow: a file up to ``SMALL_FILE`` is one ``read_csv`` inferring every column's type; a bigger
-one has its types inferred on its first ``SAMPLE_BYTES`` and is then streamed with those types, its numeric
-columns copied straight into one dense float64 block (``RawTable.dense``) while Arrow parses the next batch.
-If a later row contradicts the sample (text in a numeric column), the file is read again the first way.
+one has its types inferred on its first ``SAMPLE_BYTES`` and is then read with those types in chunks of whole
+lines (``CHUNK_BYTES``), each parsed by Arrow on every core, its numeric columns copied straight into one dense
+float64 block (``RawTable.dense``) while Arrow parses the next chunk. If a later row contradicts the sample (text
+in a numeric column), the file is read again the first way.
 What counts as a number, a category or a missing cell is decided in ``mlplab.data.encoding``.
-Arrow allocates from the system allocator here: its default pool kept ~10 MB more for a 4 MB file.
+Arrow reads from a Python file object and allocates from the system allocator: both keep less memory than
+Arrow's own file reader and default pool (BENCHMARKS.md, "Tables").
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -40,7 +44,8 @@ TABLE_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES + FEATHER_SUFFIXES
 HEAD_BYTES = 1 << 16  # the first 64 KiB decide delimiter and header
 BLOCK_ROWS = 2048  # rows copied at a time: 2048 × 50 float64 stay in a core's cache
 SAMPLE_BYTES = 1 << 20  # the first MiB decides the column types (a later surprise: a second, inferring read)
-STREAM_BLOCK = 1 << 18  # bytes per streamed batch
+STREAM_BLOCK = 1 << 19  # bytes per block Arrow parses (one core each; its rows stay in cache for the copy)
+CHUNK_BYTES = 8 << 20  # bytes of whole lines parsed at once, then copied while the next chunk parses
 INFER_BLOCK = 1 << 20  # bytes per block of the one inferring read_csv
 SMALL_FILE = 8 << 20  # up to 8 MiB, one read_csv (types inferred on every block) beats sampling first
 # what a CSV cell may hold to count as a missing value (only with --impute; otherwise each is an error)
@@ -249,52 +254,70 @@ def read_csv(path: Path, header: bool | None = None, labels_by_name: list[str] |
 
 def _stream(table: RawTable, path: Path, types: dict[str, pa.DataType], rows_per_byte: float,
             read: pa_csv.ReadOptions, parse: pa_csv.ParseOptions, convert: pa_csv.ConvertOptions) -> None:
-    """Read the CSV batch by batch (Arrow parses the next batch in its thread meanwhile): numeric columns go
-    straight into ``table.dense`` (float64, C order, a block of rows at a time), other columns stay Arrow."""
+    """Read the CSV a chunk of whole lines at a time: Arrow parses each chunk on every core, the next chunk (on a
+    helper thread that only waits on Arrow) while this one is copied. Numeric columns go straight into
+    ``table.dense`` (float64, C order, a block of rows at a time), other columns stay Arrow."""
     numeric = [i for i, t in enumerate(types.values()) if t in (pa.float64(), pa.int64())]
     others = [i for i in range(len(types)) if i not in numeric]
-    with open(path, "rb") as f:
-        reader = pa_csv.open_csv(f, read_options=_threads(read), parse_options=parse, convert_options=convert,
-                                 memory_pool=pa.system_memory_pool())
-        _fill(table, reader, types, numeric, others, path.stat().st_size * rows_per_byte)
-
-
-def _fill(table: RawTable, reader: pa_csv.CSVStreamingReader, types: dict[str, pa.DataType], numeric: list[int],
-          others: list[int], rows_estimate: float) -> None:
-    """Copy the reader's batches: numeric columns into one float64 block, a block of rows at a time, the others
-    kept as Arrow columns."""
-    names = list(types)
-    capacity = int(rows_estimate * 1.05) + 1024
-    dense = np.empty((capacity, len(numeric)), dtype=np.float64)
+    dense = np.empty((int(path.stat().st_size * rows_per_byte * 1.05) + 1024, len(numeric)), dtype=np.float64)
     kept: list[pa.RecordBatch] = []
     n, finite = 0, True
-    for batch in reader:
-        m = batch.num_rows
-        if n + m > len(dense):  # the sample underestimated the rows: grow (rare)
-            bigger = np.empty((max(2 * len(dense), n + m), len(numeric)), dtype=np.float64)
-            bigger[:n] = dense[:n]
-            dense = bigger
-        parts = [array_values(batch.column(i)) for i in numeric]
-        for start in range(0, m, BLOCK_ROWS):  # a block of rows small enough to stay in cache
-            block = dense[n + start : n + min(m, start + BLOCK_ROWS)]
-            for k, part in enumerate(parts):
-                block[:, k] = part[start : start + BLOCK_ROWS]
-            finite = finite and bool(np.isfinite(block).all())
-        kept.append(batch.select(others))
-        n += m
+    with open(path, "rb") as f, ThreadPoolExecutor(max_workers=1) as helper:
+        chunks = _line_chunks(f, CHUNK_BYTES)
+
+        def parse_next(skip: int) -> pa.Table | None:
+            chunk = next(chunks, None)
+            if chunk is None:
+                return None
+            options = pa_csv.ReadOptions(column_names=read.column_names, skip_rows=skip, block_size=STREAM_BLOCK,
+                                         use_threads=True)
+            return pa_csv.read_csv(pa.BufferReader(chunk), read_options=options, parse_options=parse,
+                                   convert_options=convert, memory_pool=pa.system_memory_pool())
+
+        pending = helper.submit(parse_next, read.skip_rows)
+        while (part := pending.result()) is not None:
+            pending = helper.submit(parse_next, 0)
+            for batch in part.to_batches():
+                m = batch.num_rows
+                if n + m > len(dense):  # the sample underestimated the rows: grow (rare)
+                    bigger = np.empty((max(2 * len(dense), n + m), len(numeric)), dtype=np.float64)
+                    bigger[:n] = dense[:n]
+                    dense = bigger
+                finite = _copy_numeric(batch, numeric, dense[n : n + m]) and finite
+                kept.append(batch.select(others))
+                n += m
+            del part
     table.dense, table.dense_finite = dense[:n], finite
     table.dense_index = {i: k for k, i in enumerate(numeric)}
     rest = pa.Table.from_batches(kept) if kept else None
-    table.columns = [None] * len(names)
-    for k, i in enumerate(others):
-        table.columns[i] = rest.column(k) if rest is not None else pa.chunked_array([], type=types[names[i]])
+    table.columns = [None] * len(types)
+    for k, (i, name) in enumerate((i, name) for i, name in enumerate(types) if i in others):
+        table.columns[i] = rest.column(k) if rest is not None else pa.chunked_array([], type=types[name])
 
 
-def _threads(read: pa_csv.ReadOptions) -> pa_csv.ReadOptions:
-    """The same read options, with Arrow's reader thread on (it parses ahead while Python copies a batch) and
-    ``STREAM_BLOCK`` blocks: small blocks pipeline better and keep fewer batches in flight (see BENCHMARKS.md)."""
-    return pa_csv.ReadOptions(column_names=read.column_names, skip_rows=read.skip_rows,
-                              block_size=STREAM_BLOCK, use_threads=True)
+def _copy_numeric(batch: pa.RecordBatch, numeric: list[int], out: np.ndarray) -> bool:
+    """Copy the batch's numeric columns into ``out`` (m, k), rows of a batch (one Arrow block) at once, and check
+    them while they are in cache; True when every value is finite."""
+    np.stack([array_values(batch.column(i)) for i in numeric], axis=1, out=out)
+    return bool(np.isfinite(out).all())
+
+
+def _line_chunks(f: BinaryIO, size: int) -> Iterator[bytes]:
+    """The file's bytes in pieces of about ``size`` that end at a line end (the last piece: at the file's end).
+
+    Arrow itself assumes no line break inside a quoted value (``newlines_in_values`` is off), so a piece cut at a
+    line end never splits a row that Arrow would read whole."""
+    carry = b""
+    while block := f.read(size):
+        block = carry + block
+        cut = block.rfind(b"\n") + 1
+        if cut == 0:  # one line longer than ``size``: keep reading
+            carry = block
+            continue
+        carry = block[cut:]
+        yield block[:cut]
+    if carry:
+        yield carry
 
 
 def _sample_types(path: Path, read: pa_csv.ReadOptions, parse: pa_csv.ParseOptions,
