@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -45,7 +44,7 @@ HEAD_BYTES = 1 << 16  # the first 64 KiB decide delimiter and header
 BLOCK_ROWS = 2048  # rows copied at a time: 2048 × 50 float64 stay in a core's cache
 SAMPLE_BYTES = 1 << 20  # the first MiB decides the column types (a later surprise: a second, inferring read)
 STREAM_BLOCK = 1 << 19  # bytes per block Arrow parses (one core each; its rows stay in cache for the copy)
-CHUNK_BYTES = 8 << 20  # bytes of whole lines parsed at once, then copied while the next chunk parses
+CHUNK_BYTES = 4 << 20  # bytes of whole lines parsed at once, then copied while the next chunk parses
 INFER_BLOCK = 1 << 20  # bytes per block of the one inferring read_csv
 SMALL_FILE = 8 << 20  # up to 8 MiB, one read_csv (types inferred on every block) beats sampling first
 # what a CSV cell may hold to count as a missing value (only with --impute; otherwise each is an error)
@@ -271,7 +270,7 @@ def _stream(table: RawTable, path: Path, types: dict[str, pa.DataType], rows_per
                 return None
             options = pa_csv.ReadOptions(column_names=read.column_names, skip_rows=skip, block_size=STREAM_BLOCK,
                                          use_threads=True)
-            return pa_csv.read_csv(pa.BufferReader(chunk), read_options=options, parse_options=parse,
+            return pa_csv.read_csv(pa.BufferReader(pa.py_buffer(chunk)), read_options=options, parse_options=parse,
                                    convert_options=convert, memory_pool=pa.system_memory_pool())
 
         pending = helper.submit(parse_next, read.skip_rows)
@@ -302,22 +301,26 @@ def _copy_numeric(batch: pa.RecordBatch, numeric: list[int], out: np.ndarray) ->
     return bool(np.isfinite(out).all())
 
 
-def _line_chunks(f: BinaryIO, size: int) -> Iterator[bytes]:
-    """The file's bytes in pieces of about ``size`` that end at a line end (the last piece: at the file's end).
+def _line_chunks(f: io.BufferedIOBase, size: int) -> Iterator[memoryview]:
+    """The file's bytes in pieces of about ``size`` that end at a line end (the last piece: at the file's end),
+    each read into a buffer of its own and handed on without a copy.
 
     Arrow itself assumes no line break inside a quoted value (``newlines_in_values`` is off), so a piece cut at a
     line end never splits a row that Arrow would read whole."""
     carry = b""
-    while block := f.read(size):
-        block = carry + block
-        cut = block.rfind(b"\n") + 1
-        if cut == 0:  # one line longer than ``size``: keep reading
-            carry = block
-            continue
-        carry = block[cut:]
-        yield block[:cut]
+    while True:
+        buf = bytearray(len(carry) + size)
+        buf[: len(carry)] = carry
+        got = f.readinto(memoryview(buf)[len(carry) :])
+        if not got:
+            break
+        end = len(carry) + got
+        cut = buf.rfind(b"\n", 0, end) + 1
+        carry = bytes(buf[cut:end]) if cut else bytes(buf[:end])  # no line end yet: one line longer than size
+        if cut:
+            yield memoryview(buf)[:cut]
     if carry:
-        yield carry
+        yield memoryview(carry)
 
 
 def _sample_types(path: Path, read: pa_csv.ReadOptions, parse: pa_csv.ParseOptions,
