@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import gc
+import itertools
+import os
+import threading
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
+from conftest import require
 from mlplab import MLP, MLPClassifier
+from mlplab.registry import make_optimizer
+from mlplab.train import Trainer
 
 THREADS, CALLS = 8, 300
 
@@ -95,3 +102,92 @@ def test_training_keeps_few_workspaces():
     assert len(net._workspaces) == TRAIN_WORKSPACES
     ws = net.workspace(7)
     assert net.workspace(7) is ws
+
+
+# ------------------------------------------------------------------- the BLAS thread count is process-wide
+# OpenBLAS results change in the last bits with its thread count (measured: 22 of 324 forward/predict/evaluate
+# comparisons differed between 1 and 2 threads when inference used BLAS), and a limit one thread sets applies to
+# all. Inference therefore uses no BLAS (mlplab.products): these tests pin that its bits ignore the thread count.
+SHAPES = [([2, 10, 2], "tanh", "softmax", "cross_entropy"), ([784, 100, 10], "tanh", "softmax", "cross_entropy"),
+          ([64, 256, 128, 10], "relu", "softmax", "cross_entropy"), ([8, 3, 1], "tanh", "sigmoid", "cross_entropy"),
+          ([5, 257, 3], "relu", "identity", "mse")]
+ROWS = [1, 2, 3, 7, 64, 65, 128, 1000, 4096]
+
+
+def _blas_threads() -> int:
+    return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+
+def _case(sizes: list[int], out: str, dtype: str, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(rows)
+    X = rng.normal(size=(rows, sizes[0])).astype(dtype)
+    y = rng.normal(size=(rows, sizes[-1])) if out == "identity" else rng.integers(0, max(2, sizes[-1]), rows)
+    return X, y
+
+
+def _infer(net: MLP, X: np.ndarray, y: np.ndarray) -> tuple:
+    return net.forward(X), net.predict(X), net.evaluate(X, y)
+
+
+def _same(a: tuple, b: tuple) -> bool:
+    (f1, p1, (l1, a1)), (f2, p2, (l2, a2)) = a, b
+    return (np.array_equal(f1, f2) and np.array_equal(p1, p2) and l1 == l2
+            and (a1 == a2 or (np.isnan(a1) and np.isnan(a2))))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_inference_bits_do_not_depend_on_the_blas_thread_count(dtype):
+    """forward, predict and evaluate under 1 and 2 BLAS threads: bit-identical, for every shape and row count."""
+    require((os.cpu_count() or 1) >= 2, "two cores, so that a 2-thread BLAS limit really runs 2 threads")
+    differ = []
+    for (sizes, act, out, loss), rows in itertools.product(SHAPES, ROWS):
+        net = MLP(sizes, act, out, loss, seed=1, dtype=dtype)
+        X, y = _case(sizes, out, dtype, rows)
+        results = []
+        for n in (1, 2):
+            with threadpool_limits(limits=n, user_api="blas"):
+                assert _blas_threads() == n
+                results.append(_infer(net, X, y))
+        if not _same(*results):
+            differ.append(f"{sizes} {out} {rows} rows")
+    assert not differ, f"inference depends on the BLAS thread count: {differ}"
+
+
+def test_a_training_threads_blas_limit_does_not_change_another_threads_inference():
+    """Inference threads run while another thread trains under a BLAS limit of 1 (the default here is 2): every
+    result equals the serial one, computed before under the default."""
+    require((os.cpu_count() or 1) >= 2, "two cores, so that the default BLAS thread count differs from 1")
+    rng = np.random.default_rng(0)
+    net = MLP([784, 100, 10], "tanh", seed=0)
+    cases = [(rng.normal(size=(n, 784)).astype(np.float32), rng.integers(0, 10, n)) for n in (65, 128, 1000, 1500)]
+    serial = [_infer(net, X, y) for X, y in cases]
+    trainee = MLP([784, 64, 10], "tanh", seed=1)
+    X_train, y_train = rng.normal(size=(512, 784)).astype(np.float32), rng.integers(0, 10, 512)
+    stop, fits, calls = threading.Event(), [0], [0]
+
+    def train() -> None:  # the NumPy engine with threads=1 holds a process-wide BLAS limit of 1 during each fit
+        while not stop.is_set():
+            opt = make_optimizer("sgd", trainee.params, 0.01)
+            Trainer(trainee, opt, epochs=2, batch_size=128, engine="numpy", threads=1).fit(X_train, y_train)
+            fits[0] += 1
+
+    def infer(i: int) -> bool:
+        while fits[0] < 1:  # start once training has run, and keep going while it still does
+            stop.wait(0.001)
+        ok = True
+        for _ in range(10):
+            ok &= _same(_infer(net, *cases[i % len(cases)]), serial[i % len(cases)])
+            calls[0] += 1
+        return ok
+
+    trainer = threading.Thread(target=train)
+    trainer.start()
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(infer, range(8)))
+        fits_during = fits[0]
+    finally:
+        stop.set()
+        trainer.join()
+    assert fits_during >= 2 and calls[0] == 80  # training really overlapped the inference calls
+    assert all(results), f"{results.count(False)} of {len(results)} inference threads saw different bits"

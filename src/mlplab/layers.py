@@ -10,6 +10,7 @@ pre-activation z need not be kept: the forward pass overwrites z with a.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -31,9 +32,10 @@ class Linear:
     def __init__(self, W: np.ndarray, b: np.ndarray) -> None:
         self.W, self.b = W, b
 
-    def forward(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
-        """x: (B, n_in) -> z: (B, n_out), written into the given buffer."""
-        np.matmul(x, self.W, out=z)
+    def forward(self, x: np.ndarray, z: np.ndarray, matmul: Callable[..., np.ndarray] = np.matmul) -> np.ndarray:
+        """x: (B, n_in) -> z: (B, n_out), written into the given buffer. ``matmul``: BLAS's (training) or
+        ``products.matmul`` (inference: bits independent of any thread count)."""
+        matmul(x, self.W, out=z)
         z += self.b
         return z
 

@@ -15,6 +15,8 @@ from typing import Protocol, cast
 import numpy as np
 from scipy.special import expit
 
+from mlplab.products import dot
+
 
 class HeadFunction(Protocol):
     """An output fused with its loss, used through the class itself (static methods): ``output`` turns the logits
@@ -64,7 +66,7 @@ class SoftmaxCrossEntropy:
         np.sum(delta, axis=1, out=row)
         np.log(row, out=row)  # log Σ e^s
         np.sum(Y, axis=1, out=row2)  # Σ y_i (1 for one-hot or probability targets)
-        loss = (np.vdot(row2, row) - np.vdot(Y, z)) / B
+        loss = (dot(row2, row) - dot(Y, z)) / B
         z -= row[:, None]
         np.exp(z, out=z)  # ŷ = e^{s − log Σ e^s}
         np.multiply(z, row2[:, None], out=delta)
@@ -84,7 +86,7 @@ class SoftmaxSquaredError:
         B = z.shape[0]
         softmax(z, row)
         np.subtract(z, Y, out=delta)
-        loss = np.vdot(delta, delta) / B
+        loss = dot(delta, delta) / B
         delta *= 2.0 / B  # g / B
         np.einsum("ij,ij->i", delta, z, out=row)  # ⟨g, ŷ⟩ per row
         delta -= row[:, None]
@@ -104,7 +106,7 @@ class IdentitySquaredError:
                        row2: np.ndarray) -> float:
         B = z.shape[0]
         np.subtract(z, Y, out=delta)
-        loss = np.vdot(delta, delta) / B
+        loss = dot(delta, delta) / B
         delta *= 2.0 / B
         return float(loss)
 
@@ -122,7 +124,7 @@ class SigmoidSquaredError:
         B = z.shape[0]
         expit(z, out=z)
         np.subtract(z, Y, out=delta)
-        loss = np.vdot(delta, delta) / B
+        loss = dot(delta, delta) / B
         delta *= 2.0 / B
         delta *= z
         np.subtract(1, z, out=scratch)
@@ -142,7 +144,7 @@ class SigmoidCrossEntropy:
                        row2: np.ndarray) -> float:
         B = z.shape[0]
         np.logaddexp(0, z, out=scratch)  # softplus, stable
-        loss = (scratch.sum() - np.vdot(Y, z)) / B
+        loss = (scratch.sum() - dot(Y, z)) / B
         expit(z, out=z)
         np.subtract(z, Y, out=delta)
         delta *= 1.0 / B
@@ -162,7 +164,7 @@ class SoftmaxLogLoss(SoftmaxCrossEntropy):
         delta *= 1.0 / B
         np.clip(z, eps, 1 - eps, out=scratch)
         np.log(scratch, out=scratch)
-        return float(-np.vdot(Y, scratch) / B)
+        return float(-dot(Y, scratch) / B)
 
 
 class SigmoidLogLoss(SigmoidCrossEntropy):
@@ -178,11 +180,11 @@ class SigmoidLogLoss(SigmoidCrossEntropy):
         delta *= 1.0 / B
         np.clip(z, eps, 1 - eps, out=scratch)
         np.log(scratch, out=scratch)
-        positive = np.vdot(Y, scratch)  # Σ y log ŷ
+        positive = dot(Y, scratch)  # Σ y log ŷ
         np.clip(z, eps, 1 - eps, out=scratch)
         np.subtract(1, scratch, out=scratch)
         np.log(scratch, out=scratch)
-        negative = scratch.sum() - np.vdot(Y, scratch)  # Σ (1 − y) log(1 − ŷ)
+        negative = scratch.sum() - dot(Y, scratch)  # Σ (1 − y) log(1 − ŷ)
         return float(-(positive + negative) / B)
 
 

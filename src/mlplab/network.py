@@ -9,15 +9,18 @@ Two kinds of buffers. Training (``train_batch``, the one run that owns this netw
 batch size, so a step allocates nothing; at most ``TRAIN_WORKSPACES`` sizes are kept. Inference
 (``forward``, ``predict``, ``evaluate``, ``mean_loss``, ``loss_and_grad``) allocates its own buffers on every call
 and keeps none, so any number of threads may call it at once and memory does not grow with row counts.
+``forward``, ``predict`` and ``evaluate`` (and ``mean_loss``) compute their products with ``products.matmul`` and
+their sums with ``products.dot``, not BLAS: the BLAS thread count is process-wide and changes BLAS results in the
+last bits, so a training thread's limit would otherwise change another thread's predictions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from mlplab import registry
+from mlplab import products, registry
 from mlplab.errors import ConfigError
 from mlplab.layers import Linear
 
@@ -156,12 +159,14 @@ class MLP:
         return Y
 
     # --------------------------------------------------------------------------------- forward/backward
-    def _forward(self, X: np.ndarray, ws: Workspace, rng: np.random.Generator | None = None) -> np.ndarray:
-        """Logits ỹ (B, n_y) in ws.a[-1]. With an rng, hidden units are dropped (training mode)."""
+    def _forward(self, X: np.ndarray, ws: Workspace, rng: np.random.Generator | None = None,
+                 matmul: Callable[..., np.ndarray] = np.matmul) -> np.ndarray:
+        """Logits ỹ (B, n_y) in ws.a[-1]. With an rng, hidden units are dropped (training mode). ``matmul``:
+        BLAS's for training, ``products.matmul`` for inference (see the module docstring)."""
         x = X
         for l, layer in enumerate(self.layers):
             z = ws.a[l]
-            layer.forward(x, z)
+            layer.forward(x, z, matmul)
             if l < self.n_layers - 1:
                 self.act.forward(z, z)  # a_l = σ(z_l), in place
                 if rng is not None and self.dropout > 0:
@@ -241,7 +246,7 @@ class MLP:
         for start in range(0, X.shape[0], EVAL_CHUNK):
             chunk = X[start : start + EVAL_CHUNK]
             ws = full.rows(chunk.shape[0])
-            z = self._forward(chunk, ws)
+            z = self._forward(chunk, ws, matmul=products.matmul)
             y_hat[start : start + chunk.shape[0]] = self.head.output(z, ws.row)
         return y_hat
 
@@ -285,7 +290,7 @@ class MLP:
         for start in range(0, X.shape[0], EVAL_CHUNK):
             stop = start + EVAL_CHUNK
             ws = full.rows(min(EVAL_CHUNK, X.shape[0] - start))
-            z = self._forward(X[start:stop], ws)
+            z = self._forward(X[start:stop], ws, matmul=products.matmul)
             total_loss += z.shape[0] * self.head.loss_and_delta(
                 z, Y[start:stop], ws.delta[-1], ws.scratch, ws.row, ws.row2
             )
