@@ -136,10 +136,7 @@ def run(config: RunConfig, callbacks: list | tuple = (), prepared: Prepared | No
     trainer.callbacks.extend(callbacks)
     trainer.on_nonfinite = on_nonfinite
     trainer.fit(s.X_train, s.y_train, s.X_val, s.y_val)
-    if len(s.X_test):
-        test_loss, test_acc = net.evaluate(s.X_test, s.y_test)
-    else:
-        test_loss, test_acc = math.nan, math.nan
+    test_loss, test_acc = scores_on_test(net, s)
     scores = None
     if ds.task == "regression":
         y_true, y_hat = original_targets(prepared, s.y_test), original_targets(prepared, net.forward(s.X_test))
@@ -147,6 +144,13 @@ def run(config: RunConfig, callbacks: list | tuple = (), prepared: Prepared | No
         test_loss = scores["loss"] if prepared.target_scaler is not None else test_loss
         scores["loss"] = test_loss
     return RunResult(config, net, trainer, prepared, test_loss, test_acc, test_regression=scores)
+
+
+def scores_on_test(net: MLP, splits: Splits) -> tuple[float, float]:
+    """(loss, accuracy) of ``net`` on the test split; NaN for both when the split is empty (test_fraction 0)."""
+    if len(splits.X_test):
+        return net.evaluate(splits.X_test, splits.y_test)
+    return math.nan, math.nan
 
 
 def original_targets(prepared: Prepared, Y: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ from mlplab.errors import ConfigError, DataError, MlplabError, TrainingDiverged
 from mlplab.network import MLP
 from mlplab.playground import settings as ps
 from mlplab.playground import views
-from mlplab.runner import Prepared, RunConfig, RunResult, build, prepare
+from mlplab.runner import Prepared, RunConfig, RunResult, build, prepare, scores_on_test
 from mlplab.train import EpochRecord, Trainer
 
 MAX_EPOCHS = 50_000  # a run pauses there (the history stays small)
@@ -120,11 +120,7 @@ def _scores(net: MLP, prepared: Prepared) -> tuple[float, float, float, float]:
     """(train loss, train accuracy, test loss, test accuracy) of ``net``, each a full pass."""
     s = prepared.splits
     train_loss, train_acc = net.evaluate(s.X_train, s.y_train)
-    if len(s.X_test):
-        test_loss, test_acc = net.evaluate(s.X_test, s.y_test)
-    else:
-        test_loss, test_acc = math.nan, math.nan
-    return train_loss, train_acc, test_loss, test_acc
+    return train_loss, train_acc, *scores_on_test(net, s)
 
 
 def new_run(settings: ps.Settings, data_path: str | None) -> Run:

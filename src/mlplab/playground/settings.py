@@ -50,24 +50,28 @@ FIELD_NAMES = {"lr": "learning-rate"}  # the page's control names where they dif
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything on the page that defines a run (the page's names; JSON-ready)."""
+    """Everything on the page that defines a run (the page's names; JSON-ready).
 
-    dataset: str = "circles"
-    noise: float = 0.1
+    The page opens on ``mlplab train``'s defaults (RunConfig's: the lab's 2-10-2 tanh network); it differs only in
+    what a page needs: a point count for the slider, a larger test share to draw, and momentum's own default for
+    when the momentum optimizer is chosen."""
+
+    dataset: str = RunConfig.dataset
+    noise: float = RunConfig.noise
     n_samples: int = 1000
     test_fraction: float = 0.3
-    hidden: tuple[int, ...] = (10,)
-    activation: str = "tanh"
-    head: str = "softmax+cross_entropy"
-    optimizer: str = "sgd"
+    hidden: tuple[int, ...] = RunConfig.hidden
+    activation: str = RunConfig.activation
+    head: str = f"{RunConfig.output}+{RunConfig.loss}"
+    optimizer: str = RunConfig.optimizer
     momentum: float = 0.9
-    lr: float = 0.1
-    batch_size: int | None = 10  # None: full batch
-    weight_decay: float = 0.0
-    dropout: float = 0.0
-    init: str = "auto"
-    init_scale: float = 0.3
-    seed: int = 0
+    lr: float = RunConfig.lr
+    batch_size: int | None = RunConfig.batch_size  # None: full batch
+    weight_decay: float = RunConfig.weight_decay
+    dropout: float = RunConfig.dropout
+    init: str = RunConfig.init
+    init_scale: float = RunConfig.init_scale
+    seed: int = RunConfig.seed
     label_column: str | None = None  # uploaded CSVs only; None: the last column
 
     def as_json(self) -> dict:
