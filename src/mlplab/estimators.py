@@ -37,7 +37,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import Tags, check_random_state, column_or_1d, shuffle
+from sklearn.utils import Tags, check_random_state, column_or_1d
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -49,6 +49,15 @@ ACTIVATIONS = {"tanh": "tanh", "relu": "relu", "logistic": "sigmoid", "identity"
 SOLVERS = ("sgd", "adam", "lbfgs")
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
 OUT_ACTIVATIONS = {"softmax": "softmax", "logistic": "sigmoid", "identity": "identity"}  # scikit-learn → mlplab
+
+
+def shuffle_like_sklearn(order: np.ndarray, rs: np.random.RandomState) -> np.ndarray:
+    """``sklearn.utils.shuffle(order, random_state=rs)``: the same draws and the same permutation
+    (``resample`` without replacement: ``rs.shuffle(arange(n))``, then ``order[indices]``), without its parameter
+    validation, which costs more than a whole compiled epoch on small data."""
+    indices = np.arange(order.shape[0])
+    rs.shuffle(indices)
+    return order[indices]
 
 
 def _positive_int(x: object) -> bool:
@@ -272,9 +281,19 @@ class _BaseMLP(BaseEstimator):
         B = self._batch(n)
         order = np.arange(n, dtype=int)
         self.n_iter_ = 0
+        with solver.session(n, B):
+            self._epochs(solver, X, Y, X_val, y_val, order, B, incremental)
+        if self.early_stopping and self._best_params is not None:
+            self._net.set_params(self._best_params)
+            self._best_params = None  # from now on the best weights are the live ones (scikit-learn aliases them)
+
+    def _epochs(self, solver: StochasticSolver, X: np.ndarray, Y: np.ndarray, X_val: np.ndarray | None,
+                y_val: np.ndarray | None, order: np.ndarray, B: int, incremental: bool) -> None:
+        """scikit-learn's epochs: train, count, check for a plateau (adaptive rate, stop), until max_iter."""
+        n = X.shape[0]
         for _ in range(self.max_iter):
             if self.shuffle:  # the previous order, shuffled: scikit-learn's sample_idx
-                order = shuffle(order, random_state=self._random_state)
+                order = shuffle_like_sklearn(order, self._random_state)
             self.loss_ = solver.epoch(X, Y, order if self.shuffle else None, B)
             self.n_iter_ += 1
             self.t_ += n
@@ -297,10 +316,7 @@ class _BaseMLP(BaseEstimator):
                 break
             if self.n_iter_ == self.max_iter:
                 warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
-                              "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=4)
-        if self.early_stopping and self._best_params is not None:
-            self._net.set_params(self._best_params)
-            self._best_params = None  # from now on the best weights are the live ones (scikit-learn aliases them)
+                              "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=5)
 
     def _update_no_improvement_count(self, X_val: np.ndarray | None, y_val: np.ndarray | None) -> None:
         changed = ValueError("early_stopping changed since the first fit; fit without warm_start to start anew")

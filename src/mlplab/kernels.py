@@ -52,6 +52,8 @@ TANH, RELU, SIGMOID = ACT_CODES["tanh"], ACT_CODES["relu"], ACT_CODES["sigmoid"]
 SOFTMAX_CE, SOFTMAX_MSE = HEAD_CODES[("softmax", "cross_entropy")], HEAD_CODES[("softmax", "mse")]
 SIGMOID_MSE, SIGMOID_CE = HEAD_CODES[("sigmoid", "mse")], HEAD_CODES[("sigmoid", "cross_entropy")]  # identity+mse
 SOFTMAX_LOG = HEAD_CODES[("softmax", "log_loss")]  # scikit-learn's reported loss: ŷ clipped to [ε, 1 − ε]
+SIGMOID_LOG = HEAD_CODES[("sigmoid", "log_loss")]  # the same for independent sigmoid outputs (binary, multilabel)
+IDENTITY_HALF = HEAD_CODES[("identity", "half_mse")]  # scikit-learn's squared error: ½ Σ (y − ŷ)²
 SGD, ADAM = OPT_CODES[optim.SGD], OPT_CODES[optim.Adam]
 CSGD, FADAM = OPT_CODES[optim.ClassicalSGD], OPT_CODES[optim.FoldedAdam]  # scikit-learn's conventions
 
@@ -377,7 +379,16 @@ def _dact(kind, a):
 def _head_row(head, z, y, delta, scale):
     """Fused output + loss for one row: z (logits) becomes ŷ, delta gets scale·∂l/∂ỹ; returns l."""
     n = z.shape[0]
-    if head in (SOFTMAX_CE, SOFTMAX_MSE, SOFTMAX_LOG):
+    if head in (SOFTMAX_LOG, SIGMOID_LOG):  # l = −Σ y log clip(ŷ, ε, 1 − ε) (ε: the dtype's epsilon)
+        return _log_loss_row(head == SIGMOID_LOG, z, y, delta, scale)
+    if head == IDENTITY_HALF:  # l = ½ Σ (ŷ − y)²;  δ = (ŷ − y) / B
+        loss = 0.0
+        for j in range(n):
+            d = z[j] - y[j]
+            loss += d * d
+            delta[j] = d * scale
+        return 0.5 * loss
+    if head in (SOFTMAX_CE, SOFTMAX_MSE):
         zmax = z[0]
         for j in range(1, n):
             if z[j] > zmax:
@@ -387,14 +398,6 @@ def _head_row(head, z, y, delta, scale):
             z[j] -= zmax
             s += math.exp(z[j])
         lse = math.log(s)
-        if head == SOFTMAX_LOG:  # l = −Σ y log clip(ŷ, ε, 1 − ε) (ε: the dtype's epsilon);  δ = (ŷ − y) / B
-            eps = 1.1920928955078125e-07 if z.itemsize == 4 else 2.220446049250313e-16
-            loss = 0.0
-            for j in range(n):
-                z[j] = math.exp(z[j] - lse)
-                delta[j] = (z[j] - y[j]) * scale
-                loss -= y[j] * math.log(min(max(z[j], eps), 1.0 - eps))
-            return loss
         if head == SOFTMAX_CE:  # cross-entropy: l = Σy · lse − y·s;  δ = (ŷ Σy − y) / B
             ysum, yz = 0.0, 0.0
             for j in range(n):
@@ -432,6 +435,38 @@ def _head_row(head, z, y, delta, scale):
         delta[j] = d * (2.0 * scale)
         if head == SIGMOID_MSE:
             delta[j] *= z[j] * (1.0 - z[j])
+    return loss
+
+
+@njit(cache=True, inline="always")
+def _log_loss_row(sigmoid, z, y, delta, scale):
+    """scikit-learn's log-loss heads for one row: ŷ = softmax(z) = e / Σe with e = exp(z − max z) (as scikit-learn
+    computes it), or ŷ = σ(z) per output; δ = (ŷ − y) / B unclipped; l = −Σ y log clip(ŷ) (softmax), or
+    −Σ [y log clip(ŷ) + (1 − y) log(1 − clip(ŷ))] (sigmoid). A zero target adds nothing: its log is skipped."""
+    n = z.shape[0]
+    eps = 1.1920928955078125e-07 if z.itemsize == 4 else 2.220446049250313e-16
+    if sigmoid:
+        for j in range(n):
+            z[j] = _expit(z[j])
+    else:
+        zmax = z[0]
+        for j in range(1, n):
+            if z[j] > zmax:
+                zmax = z[j]
+        s = 0.0
+        for j in range(n):
+            z[j] = math.exp(z[j] - zmax)
+            s += z[j]
+        for j in range(n):
+            z[j] = z[j] / s
+    loss = 0.0
+    for j in range(n):
+        delta[j] = (z[j] - y[j]) * scale
+        c = min(max(z[j], eps), 1.0 - eps)
+        if y[j] != 0.0:
+            loss -= y[j] * math.log(c)
+        if sigmoid and y[j] != 1.0:
+            loss -= (1.0 - y[j]) * math.log(1.0 - c)
     return loss
 
 
@@ -498,27 +533,32 @@ def _folded_adam(p, g, h, m, v):
     return p + (m * -h[4]) / (math.sqrt(v) + h[3]), m, v
 
 
-@njit(cache=True, inline="always")
-def _step_value(P, k, g, opt, lr, mom, nesterov, wd, S1, S2, h):
-    """One optimizer step on P[k] (flat arrays) with gradient g: the rule the optimizer code selects."""
-    g = _decayed(g, P[k], wd)
+@njit(cache=True, fastmath=FM)
+def _update_scaled(P, G, c, opt, lr, mom, nesterov, wd, S1, S2, h):
+    """One optimizer step on a flat parameter P with gradient c·G (c = 1: G itself; wd 0 for biases): the rule the
+    optimizer code selects, chosen once per array so that each rule's loop is a plain loop LLVM vectorises."""
+    n = P.shape[0]
     if opt == SGD and mom == 0:
-        P[k] = _sgd(P[k], g, lr)
+        for k in range(n):
+            P[k] = _sgd(P[k], _decayed(G[k] * c, P[k], wd), lr)
     elif opt == SGD:
-        P[k], S1[k] = _momentum(P[k], g, lr, mom, nesterov, S1[k])
+        for k in range(n):
+            P[k], S1[k] = _momentum(P[k], _decayed(G[k] * c, P[k], wd), lr, mom, nesterov, S1[k])
     elif opt == CSGD:
-        P[k], S1[k] = _classical(P[k], g, lr, mom, nesterov, S1[k])
+        for k in range(n):
+            P[k], S1[k] = _classical(P[k], _decayed(G[k] * c, P[k], wd), lr, mom, nesterov, S1[k])
     elif opt == ADAM:
-        P[k], S1[k], S2[k] = _adam(P[k], g, h, S1[k], S2[k])
+        for k in range(n):
+            P[k], S1[k], S2[k] = _adam(P[k], _decayed(G[k] * c, P[k], wd), h, S1[k], S2[k])
     else:
-        P[k], S1[k], S2[k] = _folded_adam(P[k], g, h, S1[k], S2[k])
+        for k in range(n):
+            P[k], S1[k], S2[k] = _folded_adam(P[k], _decayed(G[k] * c, P[k], wd), h, S1[k], S2[k])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _update(P, G, opt, lr, mom, nesterov, wd, S1, S2, h):
     """One optimizer step on a flat parameter P with gradient G (wd 0 for biases)."""
-    for k in range(P.shape[0]):
-        _step_value(P, k, G[k], opt, lr, mom, nesterov, wd, S1, S2, h)
+    _update_scaled(P, G, P.dtype.type(1.0), opt, lr, mom, nesterov, wd, S1, S2, h)  # 1 in P's dtype: exact
 
 
 @njit(cache=True, inline="always")
@@ -624,15 +664,12 @@ def online_epoch(X, Y, labels, Ws, bs, act, libm, head, opt, lr, mom, nesterov, 
                     if drop:
                         s = s * mk[l - 1][0, i]
                     dprev[i] = s * _dact(act, ap[i])
-            Wf, S1f, S2f = W.reshape(-1), SW1[l].reshape(-1), SW2[l].reshape(-1)
-            n = W.shape[1]
-            for i in range(W.shape[0]):  # W ← W − lr x δᵀ (or the optimizer's step with g = x δᵀ)
+            for i in range(W.shape[0]):  # W ← W − lr x δᵀ (or the optimizer's step with g = x δᵀ, row by row)
                 xi = xin[i]
                 if plain:
                     _rank1_row(W, i, xi, delta, lr, wd)
                 else:
-                    for j in range(n):
-                        _step_value(Wf, i * n + j, xi * delta[j], opt, lr, mom, nesterov, wd, S1f, S2f, h)
+                    _update_scaled(W[i], delta, xi, opt, lr, mom, nesterov, wd, SW1[l][i], SW2[l][i], h)
             _update(bs[l], delta, opt, lr, mom, nesterov, 0.0, Sb1[l], Sb2[l], h)
     if pending:  # the last sample's W1 update
         for i in range(Ws[0].shape[0]):

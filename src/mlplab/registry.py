@@ -99,9 +99,9 @@ HEADS: dict[tuple[str, str], Head] = {(h.output, h.loss): h for h in (
     Head("sigmoid", "mse", losses.SigmoidSquaredError, 3),
     Head("sigmoid", "cross_entropy", losses.SigmoidCrossEntropy, 4),
     Head("softmax", "log_loss", losses.SoftmaxLogLoss, 5),
-    Head("sigmoid", "log_loss", losses.SigmoidLogLoss, None),
+    Head("sigmoid", "log_loss", losses.SigmoidLogLoss, 6),
     Head("softmax", "half_mse", losses.halved(losses.SoftmaxSquaredError), None),
-    Head("identity", "half_mse", losses.halved(losses.IdentitySquaredError), None),
+    Head("identity", "half_mse", losses.halved(losses.IdentitySquaredError), 7),
     Head("sigmoid", "half_mse", losses.halved(losses.SigmoidSquaredError), None),
 )}
 

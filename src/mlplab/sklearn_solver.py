@@ -21,6 +21,8 @@ The solver's state is its Trainer's: ``Trainer.state_dict`` / ``load_state_dict`
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import scipy
 import scipy.optimize
@@ -79,16 +81,18 @@ class StochasticSolver:
         return self.trainer.optimizer
 
     # ----------------------------------------------------------------------------------------------- epochs
+    def session(self, n: int, B: int) -> contextlib.AbstractContextManager[None]:
+        """Hold the Trainer's resources (BLAS threads, helper thread) for epochs over n rows in batches of B."""
+        self.trainer.batch_size = B
+        return self.trainer.session(n)
+
     def epoch(self, X: np.ndarray, Y: np.ndarray, order: np.ndarray | None, B: int) -> float:
         """Train one pass over the rows of X (n, n_x), targets Y (n, n_y), in batches of B taken in ``order`` (None:
-        stored order); return scikit-learn's epoch loss Σ_batches (L_b + ½·α·‖W‖²/m_b)·m_b / n."""
+        stored order); return scikit-learn's epoch loss Σ_batches (L_b + ½·α·‖W‖²/m_b)·m_b / n. Runs inside
+        ``session`` (or alone, at the library's default BLAS threads)."""
         trainer = self.trainer
         trainer.batch_size = B
-        B = min(B, X.shape[0])
-        compiled = kernels.supported(self.net, trainer.optimizer, B, trainer.rng) and X.shape[0] > B
-        # as Trainer.fit: the compiled kernels call BLAS from one thread per worker
-        with kernels.blas_threads(1 if compiled else kernels.blas_threads_for(B, trainer.threads)):
-            loss, _ = trainer.run_epoch(X, Y, None, order=order)
+        loss, _ = trainer.run_epoch(X, Y, None, order=order)
         return self.loss_scale * loss + trainer.epoch_penalty
 
     # ---------------------------------------------------------------------------------- learning-rate rules

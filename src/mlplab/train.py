@@ -7,6 +7,7 @@ with ``np.take(..., out=)``; with full batches the data is used as it is, unshuf
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Iterator
@@ -271,18 +272,26 @@ class Trainer:
             assert X_val is not None and y_val is not None
             X_val, Y_val = net.as_input(X_val), net.targets(y_val)
         st = self.state
-        B = X.shape[0] if self.batch_size is None else min(self.batch_size, X.shape[0])
-        compiled = self.engine != "numpy" and kernels.supported(net, self.optimizer, B, self.rng) and X.shape[0] > B
-        # the compiled kernels call BLAS from one thread per worker; the NumPy engine lets BLAS thread itself
-        with (kernels.blas_threads(1 if compiled else kernels.blas_threads_for(B, self.threads)),
-              ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlplab-worker") as self._gatherer):
-            try:
-                self._epochs(X, y, Y, labels, X_val, y_val, Y_val if has_val else None, has_val)
-            finally:
-                self._gatherer = None
+        with self.session(X.shape[0]):
+            self._epochs(X, y, Y, labels, X_val, y_val, Y_val if has_val else None, has_val)
         if self.restore_best and self.best_params is not None and st.best_epoch < st.epoch:
             net.set_params(self.best_params)
         return st.history
+
+    @contextlib.contextmanager
+    def session(self, n_rows: int) -> Iterator[None]:
+        """What epochs over n_rows rows hold while they train, for ``fit`` and for callers that call ``run_epoch``
+        themselves (the scikit-learn solver): the BLAS thread limit for the batch size, and the helper thread
+        (shut down on exit). The compiled kernels call BLAS from one thread per worker; the NumPy engine lets BLAS
+        thread itself."""
+        B = n_rows if self.batch_size is None else min(self.batch_size, n_rows)
+        compiled = self.engine != "numpy" and kernels.supported(self.net, self.optimizer, B, self.rng) and n_rows > B
+        with (kernels.blas_threads(1 if compiled else kernels.blas_threads_for(B, self.threads)),
+              ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlplab-worker") as self._gatherer):
+            try:
+                yield
+            finally:
+                self._gatherer = None
 
     def _epochs(self, X: np.ndarray, y: np.ndarray, Y: np.ndarray, labels: np.ndarray | None, X_val: Any, y_val: Any,
                 Y_val: np.ndarray | None, has_val: bool) -> None:
@@ -352,11 +361,13 @@ def _chunks(X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None, order: np.n
     overlaps well when BLAS runs on one thread (small batches), but only competes with BLAS's own threads for the
     second core on larger batches, hence the choice; without a gatherer, each chunk is one batch gathered in line,
     into a buffer small enough to stay in L2 cache. The timings behind both choices are in BENCHMARKS.md. Either
-    way the values, and so the results, are those of gathering each batch in place.
+    way the values, and so the results, are those of gathering each batch in place. An epoch that fits in one
+    chunk has nothing to overlap its gather with: it is gathered in line (handing it to the helper thread and
+    waiting costs more than the gather on small data).
     """
-    background = gatherer is not None
     N = order.shape[0]
-    rows = B * max(1, CHUNK_BYTES // (B * X.shape[1] * X.itemsize)) if background else B
+    rows = min(B * max(1, CHUNK_BYTES // (B * X.shape[1] * X.itemsize)), N) if gatherer is not None else B
+    background = gatherer is not None and rows < N
     bufs = [(np.empty((rows, X.shape[1]), X.dtype), np.empty((rows, Y.shape[1]), Y.dtype),
              np.empty(rows, labels.dtype) if labels is not None else None) for _ in range(2 if background else 1)]
 
@@ -370,7 +381,7 @@ def _chunks(X: np.ndarray, Y: np.ndarray, labels: np.ndarray | None, order: np.n
             np.take(labels, idx, out=lc)
         return xc, yc, lc
 
-    if gatherer is None:
+    if not background or gatherer is None:
         for start in range(0, N, rows):
             yield gather(start, bufs[0])
         return
