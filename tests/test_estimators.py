@@ -18,7 +18,8 @@ from sklearn.utils.estimator_checks import estimator_checks_generator
 
 from conftest import require
 from mlplab import MLP, MLPClassifier, MLPRegressor
-from mlplab.estimators import expected_failed_checks
+from mlplab.checkpoint import load_checkpoint, save_checkpoint
+from mlplab.estimators import expected_failed_checks, shuffle_like_sklearn
 from mlplab.sklearn_solver import StochasticSolver
 from mlplab.train import Trainer
 
@@ -170,6 +171,52 @@ def test_pickle_keeps_the_model_and_its_dtype():
         np.testing.assert_array_equal(copy.predict_proba(Xd), clf.predict_proba(Xd))
         velocity = copy._solver.optimizer.velocity["W1"]
         assert np.array_equal(velocity, clf._solver.optimizer.velocity["W1"]) and velocity.any()
+
+
+def test_pickling_is_the_trainers_state_dict_as_checkpoints_store_it(tmp_path, monkeypatch):
+    """One serialiser: an estimator pickles its solver as ``Trainer.state_dict`` and unpickles through
+    ``Trainer.load_state_dict``, so a checkpoint of its Trainer restores into an unpickled copy exactly, and both
+    continue as the original does (Adam's moments, its step count, the dropout generator)."""
+    X, y = make_classification(n_samples=150, n_features=6, n_classes=3, n_informative=4, random_state=0)
+    clf = MLPClassifier((8,), dropout=0.2, batch_size=32, random_state=0, learning_rate_init=0.01)
+    for _ in range(2):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    saved, loaded = [], []
+    state_dict, load_state_dict = Trainer.state_dict, Trainer.load_state_dict
+    monkeypatch.setattr(Trainer, "state_dict", lambda self: saved.append(state_dict(self)) or saved[-1])
+    monkeypatch.setattr(Trainer, "load_state_dict", lambda self, a, s: loaded.append((a, s)) or load_state_dict(
+        self, a, s))
+    payload = pickle.dumps(clf)
+    copy = pickle.loads(payload)
+    assert len(saved) == 1 and len(loaded) == 1  # the pickled solver state is the Trainer's, and nothing else
+    assert loaded[0][1] == saved[0][1] and loaded[0][0].keys() == saved[0][0].keys()
+    assert not hasattr(copy._solver, "state_dict")  # no second serialiser
+    monkeypatch.undo()
+
+    save_checkpoint(tmp_path, {}, clf._solver.trainer)  # the checkpoint format, from the original's Trainer
+    from_checkpoint = pickle.loads(payload)
+    from_checkpoint._solver.optimizer.m["W1"][:] = 0  # spoil it: the checkpoint must bring it back
+    load_checkpoint(tmp_path).restore(from_checkpoint._net, from_checkpoint._solver.trainer)
+    for est in (clf, copy, from_checkpoint):
+        est.partial_fit(X, y)
+    for other in (copy, from_checkpoint):
+        for a, b in zip(other.coefs_ + other.intercepts_, clf.coefs_ + clf.intercepts_, strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert other.loss_curve_ == clf.loss_curve_ and other.t_ == clf.t_
+        assert other._solver.optimizer.t == clf._solver.optimizer.t == 3 * 5  # 150 rows in batches of 32
+        assert other._solver.trainer.rng.bit_generator.state == clf._solver.trainer.rng.bit_generator.state
+
+
+def test_shuffle_is_scikit_learns():
+    """The epoch order: sklearn.utils.shuffle's permutation and draws, without its parameter validation."""
+    from sklearn.utils import shuffle
+
+    order_a = order_b = np.arange(50)
+    rs_a, rs_b = np.random.RandomState(3), np.random.RandomState(3)
+    for _ in range(4):
+        order_a, order_b = shuffle_like_sklearn(order_a, rs_a), shuffle(order_b, random_state=rs_b)
+        assert np.array_equal(order_a, order_b)
+    assert rs_a.randint(10**9) == rs_b.randint(10**9)
 
 
 def test_digits_reaches_98_percent():
