@@ -80,19 +80,21 @@ def split(
         raise ConfigError(
             f"validation and test fractions must be in [0, 1) and sum below 1; got {val_fraction}, {test_fraction}"
         )
-    from sklearn.model_selection import train_test_split  # heavy import, only when splitting
-
     X, y = ds.X, ds.y
     if ds.X_test is not None:
         X_test, y_test = ds.X_test, (ds.y_test if ds.y_test is not None else y[:0])
         X_rest, y_rest = X, y
     elif test_fraction > 0:
+        from sklearn.model_selection import train_test_split  # heavy import (~1 s), only when a split is drawn
+
         X_rest, X_test, y_rest, y_test = train_test_split(
             X, y, test_size=test_fraction, random_state=seed, stratify=_stratify(ds, y)
         )
     else:
         X_rest, y_rest, X_test, y_test = X, y, X[:0], y[:0]
     if val_fraction > 0:
+        from sklearn.model_selection import train_test_split
+
         rel = val_fraction / (1 - (0 if ds.X_test is not None else test_fraction))
         X_train, X_val, y_train, y_val = train_test_split(
             X_rest, y_rest, test_size=rel, random_state=seed + 1, stratify=_stratify(ds, y_rest)
