@@ -33,6 +33,7 @@ from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
 from numba.extending import get_cython_function_address, intrinsic
@@ -216,11 +217,26 @@ def _add128(ah, al, bh, bl):
     return ah + bh + (_U1 if lo < al else _U0), lo
 
 
+@intrinsic
+def _lcg128(typingctx, hi, lo, inc_hi, inc_lo):
+    """state · multiplier + inc (mod 2¹²⁸) on (hi, lo) uint64 halves, as one LLVM i128 multiply-add."""
+    def codegen(context, builder, sig, args):
+        i128, i64 = ir.IntType(128), ir.IntType(64)
+
+        def join(h, l):
+            return builder.or_(builder.shl(builder.zext(h, i128), ir.Constant(i128, 64)), builder.zext(l, i128))
+
+        mult = ir.Constant(i128, (int(_MULT_HI) << 64) | int(_MULT_LO))
+        state = builder.add(builder.mul(join(args[0], args[1]), mult), join(args[2], args[3]))
+        new_hi = builder.trunc(builder.lshr(state, ir.Constant(i128, 64)), i64)
+        return context.make_tuple(builder, sig.return_type, [new_hi, builder.trunc(state, i64)])
+    return types.UniTuple(types.uint64, 2)(hi, lo, inc_hi, inc_lo), codegen
+
+
 @njit(cache=True, inline="always")
 def _pcg_step(hi, lo, inc_hi, inc_lo):
     """One PCG64 step: state ← state · multiplier + inc; returns (new state hi, lo, its 64-bit output)."""
-    mh, ml = _mul128(hi, lo, _MULT_HI, _MULT_LO)
-    hi, lo = _add128(mh, ml, inc_hi, inc_lo)
+    hi, lo = _lcg128(hi, lo, inc_hi, inc_lo)
     return hi, lo, _pcg_output(hi, lo)
 
 
