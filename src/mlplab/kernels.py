@@ -79,7 +79,7 @@ def blas_threads_for(batch_size: int, threads: int | None = None) -> int | None:
     return 1 if batch_size < ONE_THREAD_BELOW else None
 
 
-PARALLEL_FROM = 64  # compiled mini-batches of at least this many rows run on two workers
+PARALLEL_FROM = 16  # compiled mini-batches of at least this many rows run on two workers (BENCHMARKS.md)
 
 
 def workers_for(batch_size: int, threads: int | None = None) -> int:

@@ -68,7 +68,7 @@ class Trainer:
     naming the epoch and learning rate, or "stop" quietly (for sweeps that probe divergence).
     engine: "auto" (default) runs shuffled epochs through the compiled kernels of ``kernels.py`` when they
     support the setup; "numpy" always uses the NumPy engine. threads: cores while training (None: automatic
-    from the batch size). The compiled mini-batch kernel runs on two workers from 64 rows
+    from the batch size). The compiled mini-batch kernel runs on two workers from 16 rows
     (``kernels.workers_for``), each calling BLAS with one thread; the NumPy engine gives BLAS this many threads
     (``kernels.blas_threads_for``: one below 64 rows). The library reads no environment variable:
     ``mlplab train`` passes $MLPLAB_ENGINE and $MLPLAB_THREADS in as these two parameters.
