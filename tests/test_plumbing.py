@@ -8,6 +8,7 @@ import threading
 import numpy as np
 import pytest
 
+from mlplab import train
 from mlplab.atomic import atomic_path, write_json
 from mlplab.network import MLP
 from mlplab.registry import make_optimizer
@@ -33,8 +34,9 @@ def _gather_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("mlplab-")]
 
 
-def test_the_trainer_owns_its_gather_thread_and_ends_it():
+def test_the_trainer_owns_its_gather_thread_and_ends_it(monkeypatch):
     """Compiled small-batch epochs gather rows on a helper thread that lives only while fit runs."""
+    monkeypatch.setattr(train, "CHUNK_BYTES", 1024)  # several chunks: an epoch in one chunk is gathered in line
     X, y = np.random.default_rng(0).normal(size=(256, 4)), np.arange(256) % 2
     seen = []
 
