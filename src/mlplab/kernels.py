@@ -549,10 +549,12 @@ def _folded_adam(p, g, h, m, v):
     return p + (m * -h[4]) / (math.sqrt(v) + h[3]), m, v
 
 
-@njit(cache=True, fastmath=FM)
+@njit(cache=True, fastmath=FM, error_model="numpy")
 def _update_scaled(P, G, c, opt, lr, mom, nesterov, wd, S1, S2, h):
     """One optimizer step on a flat parameter P with gradient c·G (c = 1: G itself; wd 0 for biases): the rule the
-    optimizer code selects, chosen once per array so that each rule's loop is a plain loop LLVM vectorises."""
+    optimizer code selects, chosen once per array so that each rule's loop is a plain loop LLVM vectorises (NumPy's
+    error model: a division by zero gives inf as in NumPy, rather than a Python exception whose check would keep
+    Adam's division from vectorising)."""
     n = P.shape[0]
     if opt == SGD and mom == 0:
         for k in range(n):
@@ -606,7 +608,7 @@ def _sumsq(P):
 
 
 # ---------------------------------------------------------------------------------------------- online
-@njit(cache=True, fastmath=FM, nogil=True)
+@njit(cache=True, fastmath=FM, nogil=True, error_model="numpy")
 def online_epoch(X, Y, labels, Ws, bs, act, libm, head, opt, lr, mom, nesterov, wd, per_row, adam, t,
                  SW1, Sb1, SW2, Sb2, p, keep, rs, row0):
     """One epoch of batch-size-1 training over the rows of X in order; returns (Σ loss, hits, t, Σ L2 term).
@@ -756,7 +758,7 @@ def _rank1_row(W, i, xi, delta, lr, wd):
 
 
 # ------------------------------------------------------------------------------------------ mini-batch
-@njit(cache=True, fastmath=FM, nogil=True)
+@njit(cache=True, fastmath=FM, nogil=True, error_model="numpy")
 def minibatch_epoch(X, Y, labels, B, Ws, bs, dWs, dbs, act, libm, head, opt, lr, mom, nesterov, wd, per_row, adam,
                     t, SW1, Sb1, SW2, Sb2, gemm, p, keep, rs, row0):
     """Mini-batches of B consecutive rows of X (the last may be smaller); returns (Σ loss, hits, t, Σ L2 term).
@@ -840,7 +842,7 @@ def minibatch_epoch(X, Y, labels, B, Ws, bs, dWs, dbs, act, libm, head, opt, lr,
     return total, hits, t, penalty
 
 
-@njit(cache=True, fastmath=FM, nogil=True)
+@njit(cache=True, fastmath=FM, nogil=True, error_model="numpy")
 def parallel_minibatch_epoch(k, nw, X, Y, labels, order, B, Xb, Yb, A, D, Ws, bs, dWs, dbs, act, libm, head, opt,
                              lr, mom, nesterov, wd, per_row, adam, t, SW1, Sb1, SW2, Sb2, gemm, sync, sched_yield,
                              p, keep, rs, MK, AD):
