@@ -7,7 +7,7 @@ over every coefs_/intercepts_ array) and of loss_curve_ (elementwise), whether n
 fit-time ratio (scikit-learn's seconds / mlplab's; digits: the fastest of three fits, Fashion-MNIST: one fit, so
 noisy on a loaded machine: the load average is printed) in two settings side by side: (a) both on one core
 (scikit-learn's BLAS limited to one thread, mlplab with threads=1), (b) both at their defaults (scikit-learn's BLAS
-threads, mlplab's automatic workers: two from batches of 64 rows). The parity columns are (a)'s fit; (b)'s
+threads, mlplab's automatic workers: two from batches of 16 rows). The parity columns are (a)'s fit; (b)'s
 weights differ from (a)'s in the last bits only (summation order), which the table checks as well.
 Settings: digits (pixels / 16) with default parameters and the variations of tests/test_sklearn_parity.py, then
 Fashion-MNIST (pixels / 255), hidden (256, 128), adam, 20 epochs, batch 200 (scikit-learn's "auto"), in float64

@@ -15,12 +15,12 @@ anything else in float64, so swapping the import gives the same model. "float32"
 large layers (BENCHMARKS.md, "scikit-learn parity"), but no longer scikit-learn's float64 model to 1e-9.
 
 mlplab extras: ``dtype``, ``dropout`` (probability of dropping a hidden unit while training; default 0, as
-scikit-learn has none) and ``threads`` (cores while training; None: automatic, two workers from batches of 64 rows;
-1: one core, as scikit-learn with one BLAS thread; the last bits of the weights depend on it). Pickling stores the
-network's weights and the solver's Trainer state (``Trainer.state_dict``, the serialiser of checkpoints: optimizer
-arrays and scalars, generator) as plain arrays and values, and rebuilds both. Not supported, with a clear
-error: sparse input, ``sample_weight``, loss="poisson". Inputs are not scaled inside the estimator (as in
-scikit-learn): put a StandardScaler in front in a Pipeline.
+scikit-learn has none) and ``threads`` (cores while training; None: automatic, two workers from batches of
+``kernels.PARALLEL_FROM`` rows; 1: one core, as scikit-learn with one BLAS thread; the last bits of the weights
+depend on it). Pickling stores the network's weights and the solver's Trainer state (``Trainer.state_dict``, the
+serialiser of checkpoints: optimizer arrays and scalars, generator) as plain arrays and values, and rebuilds both.
+Not supported, with a clear error: sparse input, ``sample_weight``, loss="poisson". Inputs are not scaled inside the
+estimator (as in scikit-learn): put a StandardScaler in front in a Pipeline.
 """
 
 from __future__ import annotations
