@@ -23,9 +23,10 @@ def load_fashion(dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
     Lean on memory, so that the full-batch RSS children measure training: the statistics are summed in
     float64 over chunks of rows rather than through a float64 copy of the whole set.
     """
+    from mlplab.cli.environment import data_paths
     from mlplab.data import load_dataset
 
-    ds = load_dataset("fashion-mnist")
+    ds = load_dataset("fashion-mnist", data_paths=data_paths())  # $MLPLAB_DATA, as `mlplab` reads it
     X = ds.X.reshape(len(ds.X), -1).astype(dtype)
     y = np.ascontiguousarray(ds.y, dtype=np.int64)
     del ds

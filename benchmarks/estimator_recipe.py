@@ -23,9 +23,10 @@ def main() -> int:
     ap.add_argument("--with-sklearn", action="store_true", help="also fit scikit-learn's MLPClassifier (~3 min)")
     args = ap.parse_args()
     from mlplab import MLPClassifier
+    from mlplab.cli.environment import data_paths
     from mlplab.data import load_dataset
 
-    ds = load_dataset("fashion-mnist")
+    ds = load_dataset("fashion-mnist", data_paths=data_paths())  # $MLPLAB_DATA, as `mlplab` reads it
     X, X_test = ds.X.astype(np.float32) / 255, ds.X_test.astype(np.float32) / 255
     contenders = [("mlplab", MLPClassifier)]
     if args.with_sklearn:

@@ -180,9 +180,10 @@ def table(args: argparse.Namespace) -> None:
             ceilings.append(ceiling_row("digits, default parameters", [64, 100, 10], len(X), 200, sk.n_iter_,
                                         sk_fits[True][1]))
     if not (args.quick or args.no_fashion):
+        from mlplab.cli.environment import data_paths
         from mlplab.data import load_dataset
 
-        ds = load_dataset("fashion-mnist")
+        ds = load_dataset("fashion-mnist", data_paths=data_paths())  # $MLPLAB_DATA, as `mlplab` reads it
         params = dict(hidden_layer_sizes=(256, 128), solver="adam", max_iter=20, random_state=0)
         X64 = ds.X.reshape(len(ds.X), -1) / 255.0
         row, sk_fits = compare("Fashion-MNIST 784-256-128-10 adam, 20 epochs", MLPClassifier, SkClassifier, params,
