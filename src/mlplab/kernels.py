@@ -317,14 +317,6 @@ def _drop_rows(st, a, mask, dropped, p, keep):
             dropped[r, j] = a[r, j] * mask[r, j]
 
 
-@njit(cache=True, fastmath=FM, inline="always")
-def _times(x, y):
-    """x ← x ⊙ y (same shapes)."""
-    for r in range(x.shape[0]):
-        for j in range(x.shape[1]):
-            x[r, j] *= y[r, j]
-
-
 @njit(cache=True, inline="always")
 def _hidden_units(Ws):
     """H: units of all hidden layers, the uniforms one row draws."""
@@ -825,13 +817,18 @@ def minibatch_epoch(X, Y, labels, B, Ws, bs, dWs, dbs, act, libm, head, opt, lr,
             if l > 0:  # δ_{l−1} = (δ_l W_lᵀ) ⊙ mask ⊙ σ'(a_{l−1});  ∂L/∂b_{l−1} = Σ_rows δ_{l−1}
                 dprev, dbp, ap = D[l - 1][:m], dbs[l - 1], A[l - 1][:m]
                 _gemm(gemm, False, delta, True, Ws[l], dprev, 1.0, 0.0, ints, scal)
-                if drop:
-                    _times(dprev, MK[l - 1][:m])
                 dbp[:] = 0.0
-                for r in range(m):
-                    for j in range(dprev.shape[1]):
-                        dprev[r, j] *= _dact(act, ap[r, j])
-                        dbp[j] += dprev[r, j]
+                if drop:
+                    mk = MK[l - 1][:m]
+                    for r in range(m):
+                        for j in range(dprev.shape[1]):
+                            dprev[r, j] = dprev[r, j] * mk[r, j] * _dact(act, ap[r, j])
+                            dbp[j] += dprev[r, j]
+                else:
+                    for r in range(m):
+                        for j in range(dprev.shape[1]):
+                            dprev[r, j] *= _dact(act, ap[r, j])
+                            dbp[j] += dprev[r, j]
             if fused_sgd:  # W ← W − lr aᵀδ in the product itself: no gradient array
                 _gemm(gemm, True, xin, False, delta, Ws[l], -lr, 1.0, ints, scal)
             else:
@@ -903,10 +900,14 @@ def parallel_minibatch_epoch(k, nw, X, Y, labels, order, B, Xb, Yb, A, D, Ws, bs
                 dprev, ap = D[l - 1][r0:r1], A[l - 1][r0:r1]
                 _gemm(gemm, False, D[l][r0:r1], True, Ws[l], dprev, 1.0, 0.0, ints, scal)
                 if drop:
-                    _times(dprev, MK[l - 1][r0:r1])
-                for r in range(dprev.shape[0]):
-                    for j in range(dprev.shape[1]):
-                        dprev[r, j] *= _dact(act, ap[r, j])
+                    mk = MK[l - 1][r0:r1]
+                    for r in range(dprev.shape[0]):
+                        for j in range(dprev.shape[1]):
+                            dprev[r, j] = dprev[r, j] * mk[r, j] * _dact(act, ap[r, j])
+                else:
+                    for r in range(dprev.shape[0]):
+                        for j in range(dprev.shape[1]):
+                            dprev[r, j] *= _dact(act, ap[r, j])
         _barrier(sync, nw, sched_yield)
         t += 1
         _adam_constants(opt, adam, t, h)
