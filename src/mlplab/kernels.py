@@ -383,7 +383,7 @@ def _dact(kind, a):
     return 1.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _head_row(head, z, y, delta, scale):
     """Fused output + loss for one row: z (logits) becomes ŷ, delta gets scale·∂l/∂ỹ; returns l."""
     n = z.shape[0]
@@ -544,9 +544,9 @@ def _folded_adam(p, g, h, m, v):
 @njit(cache=True, fastmath=FM, error_model="numpy")
 def _update_scaled(P, G, c, opt, lr, mom, nesterov, wd, S1, S2, h):
     """One optimizer step on a flat parameter P with gradient c·G (c = 1: G itself; wd 0 for biases): the rule the
-    optimizer code selects, chosen once per array so that each rule's loop is a plain loop LLVM vectorises (NumPy's
-    error model: a division by zero gives inf as in NumPy, rather than a Python exception whose check would keep
-    Adam's division from vectorising)."""
+    optimizer code selects, chosen once per array so that each rule's loop is a plain loop LLVM vectorises.
+    NumPy's error model (every kernel here): a division by zero gives inf or NaN as in NumPy, without the check
+    for it that Python's error model adds to every division, which stops LLVM vectorising the loop (BENCHMARKS.md)."""
     n = P.shape[0]
     if opt == SGD and mom == 0:
         for k in range(n):
