@@ -231,8 +231,10 @@ def rss_child(name: str) -> dict:
     return {"name": name, "baseline": base, "peak": peak(), "bound_inputs": bound, "seconds": seconds}
 
 
-def torch_race(epochs, batch_size, lr, dropout, hidden, val_fraction, seed=0) -> dict:
-    """PyTorch with the ``fast`` preset's recipe (Adam, dropout, cosine per epoch) on mlplab's same splits."""
+def torch_race(epochs, batch_size, lr, dropout, hidden, val_fraction, seed=0, optimizer="adam", momentum=0.0,
+               nesterov=False, weight_decay=0.0) -> dict:
+    """PyTorch with the ``fast`` preset's recipe (optimizer, L2 on weights only as mlplab, dropout, cosine per epoch)
+    on mlplab's same splits."""
     import torch
     from torch import nn
 
@@ -247,7 +249,13 @@ def torch_race(epochs, batch_size, lr, dropout, hidden, val_fraction, seed=0) ->
     for a, b in zip(sizes[:-1], sizes[1:], strict=True):
         layers += [nn.Linear(a, b), nn.ReLU(), nn.Dropout(dropout)]
     model = nn.Sequential(*layers, nn.Linear(sizes[-1], N_CLASSES))
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    weights = [p for name, p in model.named_parameters() if name.endswith("weight")]
+    biases = [p for name, p in model.named_parameters() if name.endswith("bias")]
+    groups = [{"params": weights, "weight_decay": weight_decay}, {"params": biases, "weight_decay": 0.0}]
+    if optimizer == "sgd":
+        opt = torch.optim.SGD(groups, lr=lr, momentum=momentum, nesterov=nesterov)
+    else:
+        opt = torch.optim.Adam(groups, lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     loss_fn = nn.CrossEntropyLoss()
     Xt, yt = torch.from_numpy(s.X_train), torch.from_numpy(np.asarray(s.y_train, np.int64))

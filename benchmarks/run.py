@@ -209,7 +209,9 @@ def race(quick: bool) -> dict:
     result = {"mlplab": {"command": RACE["script"], "wall_s": ml_wall, "test_accuracy": ml_acc}}
     if not quick:
         args = json.dumps(dict(epochs=p["epochs"], batch_size=p["batch_size"], lr=p["lr"], dropout=p["dropout"],
-                               hidden=list(p["hidden"]), val_fraction=p["val_fraction"]))
+                               hidden=list(p["hidden"]), val_fraction=p["val_fraction"], optimizer=p["optimizer"],
+                               momentum=p.get("momentum", 0.0), nesterov=p.get("nesterov", False),
+                               weight_decay=p.get("weight_decay", 0.0)))
         t = time.perf_counter()
         q = subprocess.run([sys.executable, __file__, "--race-child", args], capture_output=True, text=True,
                            check=True)

@@ -193,7 +193,8 @@ def test_fast_preset_reaches_090_on_fashion_mnist(tmp_path):
                  "--json", str(out)]) == 0
     metrics = json.loads(out.read_text())
     assert metrics["config"]["hidden"] == [256, 128] and len(metrics["history"]) == 24
-    assert metrics["test"]["accuracy"] >= 0.900
+    assert metrics["config"]["dropout"] > 0  # trains in the compiled kernels, dropout included
+    assert metrics["test"]["accuracy"] >= 0.900  # 0.9041 here; the last bits depend on the CPU's BLAS kernels
 
 
 @pytest.mark.parametrize("engine,batch_size", [("auto", 1), ("auto", 7)])
