@@ -4,6 +4,7 @@ the same one-line errors as before, located in big files too."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -297,9 +298,12 @@ def test_streamed_dense_path_gives_the_same_tables_and_errors(tmp_path, monkeypa
     lines = [f"{i * 0.25},{i % 7},{i % 3}" for i in range(200)]
     (tmp_path / "crlf.csv").write_bytes(("a,b,y\r\n" + "\r\n".join(lines) + "\r\n").encode())
     (tmp_path / "noeol.csv").write_text("a,b,y\n" + "\n".join(lines))  # no line end after the last row
+    (tmp_path / "text.csv").write_text("a,b,y\n" + "".join(f"r{i % 3},g{i % 2},c{i % 2}\n" for i in range(200)))
+    bom = "a,b,y\n" + "\n".join(lines) + "\n"
+    (tmp_path / "bom.csv").write_bytes(codecs.BOM_UTF8 + bom.encode())
     cases = [("cat.csv", {"impute": "mean"}), ("cat.csv", {}), ("num.csv", {}), ("num.csv", {"label_column": "b"}),
              ("plain.csv", {"task": "regression"}), ("late.csv", {}), ("nan.csv", {}), ("ragged.csv", {}),
-             ("crlf.csv", {}), ("noeol.csv", {})]
+             ("crlf.csv", {}), ("noeol.csv", {}), ("text.csv", {}), ("bom.csv", {})]
 
     def outcome(name, kw):
         try:

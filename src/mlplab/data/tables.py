@@ -297,6 +297,8 @@ def _stream(table: RawTable, path: Path, types: dict[str, pa.DataType], rows_per
 def _copy_numeric(batch: pa.RecordBatch, numeric: list[int], out: np.ndarray) -> bool:
     """Copy the batch's numeric columns into ``out`` (m, k), rows of a batch (one Arrow block) at once, and check
     them while they are in cache; True when every value is finite."""
+    if not numeric:  # text columns only: nothing to copy
+        return True
     np.stack([array_values(batch.column(i)) for i in numeric], axis=1, out=out)
     return bool(np.isfinite(out).all())
 
