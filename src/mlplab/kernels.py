@@ -750,6 +750,13 @@ def _rank1_row(W, i, xi, delta, lr, wd):
 
 
 # ------------------------------------------------------------------------------------------ mini-batch
+@njit(cache=True, inline="always")
+def _scratch(W):
+    """A mini-batch kernel call's small scratch, in W's dtype where it matters: BLAS's by-reference arguments (ints,
+    scal), Adam's step constants (h) and the batch's decay (dec)."""
+    return np.empty(8, np.int32), np.empty(2, W.dtype), np.zeros(7, W.dtype), np.zeros(1, W.dtype)
+
+
 @njit(cache=True, fastmath=FM, nogil=True, error_model="numpy")
 def minibatch_epoch(X, Y, labels, B, Ws, bs, dWs, dbs, act, libm, head, opt, lr, mom, nesterov, wd, per_row, adam,
                     t, SW1, Sb1, SW2, Sb2, gemm, p, keep, rs, row0):
@@ -771,10 +778,7 @@ def minibatch_epoch(X, Y, labels, B, Ws, bs, dWs, dbs, act, libm, head, opt, lr,
     st = np.empty(6, np.uint64)
     if drop:
         _stream_at(rs, row0 * _hidden_units(Ws), Ws[0].itemsize == 4, st)
-    ints = np.empty(8, np.int32)
-    scal = np.empty(2, dt)
-    h = np.zeros(7, dt)
-    dec = np.zeros(1, dt)
+    ints, scal, h, dec = _scratch(Ws[0])
     fused_sgd = opt == SGD and mom == 0.0 and wd == 0.0
     has_labels = labels.shape[0] > 0
     total, hits, penalty = 0.0, 0, 0.0
@@ -856,15 +860,11 @@ def parallel_minibatch_epoch(k, nw, X, Y, labels, order, B, Xb, Yb, A, D, Ws, bs
     from their place in the generator's stream.
     """
     L = len(Ws)
-    dt = Ws[0].dtype
     N = order.shape[0]
     drop = p > 0
     st = np.empty(6, np.uint64)
     H = _hidden_units(Ws)
-    ints = np.empty(8, np.int32)
-    scal = np.empty(2, dt)
-    h = np.zeros(7, dt)
-    dec = np.zeros(1, dt)
+    ints, scal, h, dec = _scratch(Ws[0])
     fused_sgd = opt == SGD and mom == 0.0 and wd == 0.0
     has_labels = labels.shape[0] > 0
     total, hits, penalty = 0.0, 0, 0.0
