@@ -280,9 +280,10 @@ def test_table_settings_round_trip_through_checkpoint_and_resume(table_model, tm
     assert b.split["categorical"] == "onehot" and b.split["impute"] == "mean"
 
 
-def test_streamed_dense_path_gives_the_same_tables_and_errors(tmp_path, monkeypatch):
-    """Big CSVs take another path (types from a sample, numeric columns streamed into one dense block):
-    forced here on small files, it must give the same arrays, encodings and one-line errors."""
+def test_streamed_paths_give_the_same_tables_and_errors_as_one_inferring_read(tmp_path, monkeypatch):
+    """Both streamed paths (small files: 256 KiB chunks typed by the first one's inference; big files: types from a
+    sample, chunks parsed on every core), forced here into many short chunks, give the same arrays, encodings and
+    one-line errors as one inferring ``read_csv`` of the whole file (forced by making the streamed read fail)."""
     from mlplab.data import tables
 
     write_csv(tmp_path / "cat.csv", make_table(missing=True))
@@ -291,7 +292,7 @@ def test_streamed_dense_path_gives_the_same_tables_and_errors(tmp_path, monkeypa
                delimiter=",", fmt="%.17g", header="a,b,c,d,y", comments="")
     np.savetxt(tmp_path / "plain.csv", rng.normal(size=(300, 3)), delimiter=";", fmt="%.6f")
     rows = ["a,b,label"] + [f"{i},{i * 0.5},{'x' if i % 2 else 'y'}" for i in range(400)]
-    rows[301] = "300,oops,x"  # beyond the sample: the typed read fails, the inferring one locates it
+    rows[301] = "300,oops,x"  # beyond the first chunk: the typed read fails, the inferring one locates it
     (tmp_path / "late.csv").write_text("\n".join(rows) + "\n")
     (tmp_path / "nan.csv").write_text("a,b,c\n" + "1,2,x\n" * 50 + "3,nan,y\n")
     (tmp_path / "ragged.csv").write_text("a,b,c\n" + "1,2,x\n" * 50 + "3,4\n")
@@ -301,9 +302,20 @@ def test_streamed_dense_path_gives_the_same_tables_and_errors(tmp_path, monkeypa
     (tmp_path / "text.csv").write_text("a,b,y\n" + "".join(f"r{i % 3},g{i % 2},c{i % 2}\n" for i in range(200)))
     bom = "a,b,y\n" + "\n".join(lines) + "\n"
     (tmp_path / "bom.csv").write_bytes(codecs.BOM_UTF8 + bom.encode())
+    (tmp_path / "quoted.csv").write_text('"a","the b","y"\n' + "".join(  # delimiters and quotes inside quotes
+        f'"{i * 0.5}","{COLORS[i % 3]}, ""{i % 2}""","{i % 2}"\n' for i in range(200)))
+    (tmp_path / "late_float.csv").write_text(  # integers in the first chunks, 2.5 and a huge integer later
+        "a,b,y\n" + "".join(f"{i},{2.5 if i == 150 else 10**20 if i == 160 else i % 5},{i % 2}\n" for i in range(200)))
+    (tmp_path / "late_value.csv").write_text(  # a column empty in the first chunks: numbers only later
+        "a,b,y\n" + "".join(f"{i},{'' if i < 150 else i * 0.1},{i % 2}\n" for i in range(200)))
+    (tmp_path / "empty_col.csv").write_text("a,b,y\n" + "".join(f"{i},,{i % 2}\n" for i in range(200)))
+    (tmp_path / "header_only.csv").write_text("a,b,y\n")
     cases = [("cat.csv", {"impute": "mean"}), ("cat.csv", {}), ("num.csv", {}), ("num.csv", {"label_column": "b"}),
              ("plain.csv", {"task": "regression"}), ("late.csv", {}), ("nan.csv", {}), ("ragged.csv", {}),
-             ("crlf.csv", {}), ("noeol.csv", {}), ("text.csv", {}), ("bom.csv", {})]
+             ("crlf.csv", {}), ("noeol.csv", {}), ("text.csv", {}), ("bom.csv", {}), ("quoted.csv", {}),
+             ("quoted.csv", {"categorical": "onehot"}), ("late_float.csv", {}), ("late_value.csv", {"impute": "mean"}),
+             ("late_value.csv", {}), ("empty_col.csv", {"impute": "mean"}), ("empty_col.csv", {}),
+             ("header_only.csv", {})]
 
     def outcome(name, kw):
         try:
@@ -312,20 +324,45 @@ def test_streamed_dense_path_gives_the_same_tables_and_errors(tmp_path, monkeypa
             return str(e)
         return ds.X.copy(), ds.y.copy(), ds.task, ds.class_names, ds.meta
 
+    with monkeypatch.context() as m:
+        def fail(*args):
+            raise pa.ArrowInvalid("forced")
+
+        m.setattr(tables, "_stream", fail)
+        whole = [outcome(n, kw) for n, kw in cases]
+        assert tables.read_table(tmp_path / "num.csv").dense is None  # the one inferring read was taken
+    def streamed(name):  # whether the streamed path read the file (rather than the inferring fallback)
+        try:
+            return tables.read_table(tmp_path / name).dense is not None
+        except DataError:
+            return True  # ragged.csv: found by the streamed read's row handler
+    names = sorted({n for n, _ in cases})
+    monkeypatch.setattr(tables, "SMALL_CHUNK", 97)  # many chunks, cut mid-line, some lines longer than a chunk
     small = [outcome(n, kw) for n, kw in cases]
+    assert [n for n in names if not streamed(n)] == ["late.csv"]  # only text under numbers needs a second read
+    assert tables.read_table(tmp_path / "num.csv").dense.shape == (300, 5)
     monkeypatch.setattr(tables, "SMALL_FILE", 0)
     monkeypatch.setattr(tables, "SAMPLE_BYTES", 600)
-    monkeypatch.setattr(tables, "CHUNK_BYTES", 97)  # many chunks, cut mid-line, some lines longer than a chunk
-    streamed = [outcome(n, kw) for n, kw in cases]
-    assert tables.read_table(tmp_path / "num.csv").dense.shape == (300, 5)  # the streamed path was taken
-    assert tables.read_table(tmp_path / "late.csv").dense is None  # and the inferring fallback
-    for (name, _), a, b in zip(cases, small, streamed, strict=True):
-        assert type(a) is type(b), (name, a, b)
-        if isinstance(a, str):
-            assert a == b, name
-            continue
-        np.testing.assert_array_equal(a[0], b[0])
-        np.testing.assert_array_equal(a[1], b[1])
-        assert a[2:] == b[2:], name
-    assert isinstance(small[0], tuple) and "'oops' is not a number" in small[5] and "not finite" in small[6]
-    assert "has 2 fields" in small[7]
+    monkeypatch.setattr(tables, "CHUNK_BYTES", 97)
+    big = [outcome(n, kw) for n, kw in cases]
+    assert [n for n in names if not streamed(n)] == ["late.csv"]
+    for (name, kw), a, b, c in zip(cases, whole, small, big, strict=True):
+        for other in (b, c):
+            assert type(a) is type(other), (name, kw, a, other)
+            if isinstance(a, str):
+                assert a == other, (name, kw)
+                continue
+            assert a[0].dtype == other[0].dtype == np.float64
+            np.testing.assert_array_equal(a[0], other[0])
+            np.testing.assert_array_equal(a[1], other[1])
+            assert a[2:] == other[2:], (name, kw)
+    outcomes = dict(zip((n + str(kw) for n, kw in cases), whole, strict=True))
+    assert isinstance(outcomes["cat.csv{'impute': 'mean'}"], tuple) and isinstance(outcomes["bom.csv{}"], tuple)
+    assert "'oops' is not a number" in outcomes["late.csv{}"] and "not finite" in outcomes["nan.csv{}"]
+    assert "has 2 fields" in outcomes["ragged.csv{}"] and "header only" in outcomes["header_only.csv{}"]
+    assert "an empty field" in outcomes["late_value.csv{}"] and "an empty field" in outcomes["empty_col.csv{}"]
+    quoted = outcomes["quoted.csv{'categorical': 'onehot'}"]
+    assert quoted[4]["features"][1:] == [f'the b={c}, "{k}"' for c in sorted(COLORS) for k in (0, 1)
+                                         if (c, k) in {(COLORS[i % 3], i % 2) for i in range(200)}]
+    assert outcomes["late_float.csv{}"][0][160, 1] == 1e20 and outcomes["late_float.csv{}"][0][150, 1] == 2.5
+    assert np.isnan(outcomes["empty_col.csv{'impute': 'mean'}"][0][:, 1]).all()

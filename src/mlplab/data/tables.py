@@ -9,11 +9,12 @@ CSV rules, as before the fast reader: UTF-8 (a BOM is fine), delimiter sniffed f
 (``,`` ``;`` or tab; ``.tsv`` is tab), blank lines skipped, cells stripped of surrounding spaces, a header
 detected from the first two rows (or forced by naming a column).
 
-Two ways through Arrow: a file up to ``SMALL_FILE`` is one ``read_csv`` inferring every column's type; a bigger
-one has its types inferred on its first ``SAMPLE_BYTES`` and is then read with those types in chunks of whole
-lines (``CHUNK_BYTES``), each parsed by Arrow on every core, its numeric columns copied straight into one dense
-float64 block (``RawTable.dense``) while Arrow parses the next chunk. If a later row contradicts the sample (text
-in a numeric column), the file is read again the first way.
+Both ways through Arrow read the file a chunk of whole lines at a time, numeric columns copied straight into one
+dense float64 block (``RawTable.dense``) and each chunk's Arrow columns freed once copied; text columns stay Arrow.
+A file up to ``SMALL_FILE`` is read in ``SMALL_CHUNK`` chunks on one thread, its column types Arrow's inference on
+the first chunk; a bigger one has its types inferred on its first ``SAMPLE_BYTES`` and is then read with those types
+in chunks of ``CHUNK_BYTES``, each parsed by Arrow on every core while the previous one is copied. If a later row
+contradicts the types (text in a numeric column), the file is read again in one inferring ``read_csv``.
 What counts as a number, a category or a missing cell is decided in ``mlplab.data.encoding``.
 Arrow reads from a Python file object and allocates from the system allocator: both keep less memory than
 Arrow's own file reader and default pool (BENCHMARKS.md, "Tables").
@@ -24,8 +25,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,8 +47,9 @@ BLOCK_ROWS = 2048  # rows copied at a time: 2048 × 50 float64 stay in a core's 
 SAMPLE_BYTES = 1 << 20  # the first MiB decides the column types (a later surprise: a second, inferring read)
 STREAM_BLOCK = 1 << 19  # bytes per block Arrow parses (one core each; its rows stay in cache for the copy)
 CHUNK_BYTES = 4 << 20  # bytes of whole lines parsed at once, then copied while the next chunk parses
-INFER_BLOCK = 1 << 20  # bytes per block of the one inferring read_csv
-SMALL_FILE = 8 << 20  # up to 8 MiB, one read_csv (types inferred on every block) beats sampling first
+INFER_BLOCK = 1 << 20  # bytes per block of the one inferring read_csv (the fallback)
+SMALL_FILE = 8 << 20  # up to 8 MiB: no sample, no helper thread; the first chunk's inferred types are the sample
+SMALL_CHUNK = 1 << 18  # a small file's chunk: Arrow's working memory stays small next to the dense block
 # what a CSV cell may hold to count as a missing value (only with --impute; otherwise each is an error)
 MISSING = ("", "NA", "N/A", "NaN", "nan", "NULL", "null", "None")
 NUMBER = r"^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|inf|infinity|nan)$"
@@ -228,19 +231,21 @@ def read_csv(path: Path, header: bool | None = None, labels_by_name: list[str] |
                                     true_values=["\0"], false_values=["\0"], timestamp_parsers=[])
     table = RawTable(path, names, header, [], "csv", delim, skip, first_no)
     try:
-        try:  # streaming with the types of a sample: as fast as typed parsing, half the peak memory of read_csv
+        try:  # streaming: the peak memory is the dense block and one chunk's Arrow columns, not the whole table's
             if path.stat().st_size <= SMALL_FILE:
-                raise pa.ArrowInvalid("a small file: one inferring read")
-            types, rows_per_byte = _sample_types(path, read, parse, convert)
-            bad_rows.clear()
-            typed = pa_csv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True)
-            _stream(table, path, types, rows_per_byte, read, parse, typed)
-        except pa.ArrowInvalid:  # a small file, or e.g. text further down a column of numbers: infer on every block
+                parts = _small_parts(path, read, parse, convert)
+            else:
+                types = _sample_types(path, read, parse, convert)
+                bad_rows.clear()
+                typed = pa_csv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True)
+                parts = _typed_parts(path, read, parse, typed)
+            _stream(table, path, parts)
+        except pa.ArrowInvalid:  # e.g. text further down a column of numbers: infer on every block
             bad_rows.clear()
             with open(path, "rb") as f:
                 arrow = pa_csv.read_csv(f, read_options=read, parse_options=parse, convert_options=convert,
                                         memory_pool=pa.system_memory_pool())
-            table.dense, table.dense_index = None, {}
+            table.dense, table.dense_index, table.dense_finite = None, {}, True
             table.columns = [arrow.column(i) for i in range(width)]
     except (pa.ArrowInvalid, pa.ArrowException) as e:
         _utf8_check(path)
@@ -251,47 +256,91 @@ def read_csv(path: Path, header: bool | None = None, labels_by_name: list[str] |
     return table
 
 
-def _stream(table: RawTable, path: Path, types: dict[str, pa.DataType], rows_per_byte: float,
-            read: pa_csv.ReadOptions, parse: pa_csv.ParseOptions, convert: pa_csv.ConvertOptions) -> None:
-    """Read the CSV a chunk of whole lines at a time: Arrow parses each chunk on every core, the next chunk (on a
-    helper thread that only waits on Arrow) while this one is copied. Numeric columns go straight into
-    ``table.dense`` (float64, C order, a block of rows at a time), other columns stay Arrow."""
-    numeric = [i for i, t in enumerate(types.values()) if t in (pa.float64(), pa.int64())]
-    others = [i for i in range(len(types)) if i not in numeric]
-    dense = np.empty((int(path.stat().st_size * rows_per_byte * 1.05) + 1024, len(numeric)), dtype=np.float64)
+Parts = Generator[tuple[pa.Table, int], None, None]  # a CSV's chunks parsed by Arrow, each with its size in bytes
+
+
+def _stream(table: RawTable, path: Path, parts: Parts) -> None:
+    """Copy the numeric columns of the parsed ``parts`` (one schema) into ``table.dense`` (float64, C order, a block
+    of rows at a time, sized from the first part's rows per byte), keep the other columns as Arrow; each part is
+    freed once copied, before the next one is parsed."""
+    dense = np.empty((0, 0))
+    numeric: list[int] = []
+    others: list[int] = []
     kept: list[pa.RecordBatch] = []
+    schema = None
     n, finite = 0, True
-    with open(path, "rb") as f, ThreadPoolExecutor(max_workers=1) as helper:
-        chunks = _line_chunks(f, CHUNK_BYTES)
-
-        def parse_next(skip: int) -> pa.Table | None:
-            chunk = next(chunks, None)
-            if chunk is None:
-                return None
-            options = pa_csv.ReadOptions(column_names=read.column_names, skip_rows=skip, block_size=STREAM_BLOCK,
-                                         use_threads=True)
-            return pa_csv.read_csv(pa.BufferReader(pa.py_buffer(chunk)), read_options=options, parse_options=parse,
-                                   convert_options=convert, memory_pool=pa.system_memory_pool())
-
-        pending = helper.submit(parse_next, read.skip_rows)
-        while (part := pending.result()) is not None:
-            pending = helper.submit(parse_next, 0)
+    with closing(parts):  # on a failure, stop the helper thread's parse now (not when the generator is collected)
+        for part, nbytes in parts:
+            if schema is None:
+                schema = part.schema
+                numeric = [i for i, t in enumerate(schema.types) if t in (pa.float64(), pa.int64())]
+                others = [i for i in range(len(schema)) if i not in numeric]
+                rows = int(path.stat().st_size * part.num_rows / max(nbytes, 1) * 1.05) + 1024
+                dense = np.empty((rows, len(numeric)), dtype=np.float64)
             for batch in part.to_batches():
                 m = batch.num_rows
-                if n + m > len(dense):  # the sample underestimated the rows: grow (rare)
+                if n + m > len(dense):  # the first part underestimated the rows: grow (rare)
                     bigger = np.empty((max(2 * len(dense), n + m), len(numeric)), dtype=np.float64)
                     bigger[:n] = dense[:n]
                     dense = bigger
                 finite = _copy_numeric(batch, numeric, dense[n : n + m]) and finite
                 kept.append(batch.select(others))
                 n += m
-            del part
+            part = batch = None  # freed before the next part is parsed
+    assert schema is not None  # a CSV that got here has a first line, so a first part
     table.dense, table.dense_finite = dense[:n], finite
     table.dense_index = {i: k for k, i in enumerate(numeric)}
     rest = pa.Table.from_batches(kept) if kept else None
-    table.columns = [None] * len(types)
-    for k, (i, name) in enumerate((i, name) for i, name in enumerate(types) if i in others):
-        table.columns[i] = rest.column(k) if rest is not None else pa.chunked_array([], type=types[name])
+    table.columns = [None] * len(schema)
+    for k, i in enumerate(others):
+        table.columns[i] = rest.column(k) if rest is not None else pa.chunked_array([], type=schema.types[i])
+
+
+def _parse(chunk: memoryview, names: list[str], skip: int, block: int, threads: bool, parse: pa_csv.ParseOptions,
+           convert: pa_csv.ConvertOptions) -> pa.Table:
+    """One chunk of whole lines through Arrow (read in place, no copy)."""
+    options = pa_csv.ReadOptions(column_names=names, skip_rows=skip, block_size=block, use_threads=threads)
+    return pa_csv.read_csv(pa.BufferReader(pa.py_buffer(chunk)), read_options=options, parse_options=parse,
+                           convert_options=convert, memory_pool=pa.system_memory_pool())
+
+
+def _small_parts(path: Path, read: pa_csv.ReadOptions, parse: pa_csv.ParseOptions,
+                 convert: pa_csv.ConvertOptions) -> Parts:
+    """A small file in ``SMALL_CHUNK`` chunks, one thread: the first chunk with Arrow's type inference, the others
+    with its types (inferring each chunk again would cost ~1 ms a chunk)."""
+    with open(path, "rb") as f:
+        chunks = _line_chunks(f, SMALL_CHUNK)
+        chunk = next(chunks)
+        part = _parse(chunk, read.column_names, read.skip_rows, len(chunk) + 1, False, parse, convert)
+        types = _stream_types(part.schema)
+        typed = pa_csv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True)
+        for i, fld in enumerate(part.schema):  # a column with no value yet: text, as in the later chunks
+            if pa.types.is_null(fld.type):  # (integers stay: the copy into the dense block makes them float64)
+                part = part.set_column(i, fld.name, pa.nulls(part.num_rows, pa.string()))
+        yield part, len(chunk)
+        del part
+        for chunk in chunks:
+            yield _parse(chunk, read.column_names, 0, len(chunk) + 1, False, parse, typed), len(chunk)
+
+
+def _typed_parts(path: Path, read: pa_csv.ReadOptions, parse: pa_csv.ParseOptions,
+                 convert: pa_csv.ConvertOptions) -> Parts:
+    """A big file in ``CHUNK_BYTES`` chunks, each parsed by Arrow on every core (``STREAM_BLOCK`` blocks) with
+    ``convert``'s types; the next chunk on a helper thread (that only waits on Arrow) while this one is copied."""
+    with open(path, "rb") as f, ThreadPoolExecutor(max_workers=1) as helper:
+        chunks = _line_chunks(f, CHUNK_BYTES)
+
+        def parse_next(skip: int) -> tuple[pa.Table, int] | None:
+            chunk = next(chunks, None)
+            if chunk is None:
+                return None
+            return _parse(chunk, read.column_names, skip, STREAM_BLOCK, True, parse, convert), len(chunk)
+
+        pending = helper.submit(parse_next, read.skip_rows)
+        while (got := pending.result()) is not None:
+            pending = helper.submit(parse_next, 0)
+            yield got
+            del got
 
 
 def _copy_numeric(batch: pa.RecordBatch, numeric: list[int], out: np.ndarray) -> bool:
@@ -326,22 +375,23 @@ def _line_chunks(f: io.BufferedIOBase, size: int) -> Iterator[memoryview]:
 
 
 def _sample_types(path: Path, read: pa_csv.ReadOptions, parse: pa_csv.ParseOptions,
-                  convert: pa_csv.ConvertOptions) -> tuple[dict[str, pa.DataType], float]:
-    """Column types Arrow infers on the first ``SAMPLE_BYTES`` of the file (int64, float64, or as inferred),
-    and the sample's rows per byte (to size the dense block)."""
+                  convert: pa_csv.ConvertOptions) -> dict[str, pa.DataType]:
+    """Column types Arrow infers on the first ``SAMPLE_BYTES`` of the file (see ``_stream_types``)."""
     with open(path, "rb") as f:
         sample = f.read(SAMPLE_BYTES)
         if f.read(1):
             sample = sample[: sample.rfind(b"\n") + 1]
     head = pa_csv.read_csv(io.BytesIO(sample), read_options=read, parse_options=parse, convert_options=convert,
                            memory_pool=pa.system_memory_pool())
-    schema = head.schema
-    types = {}
-    for fld in schema:
-        t = fld.type
-        types[fld.name] = (pa.int64() if pa.types.is_integer(t) else pa.float64() if pa.types.is_floating(t)
-                           else pa.string() if pa.types.is_null(t) else t)
-    return types, head.num_rows / max(len(sample), 1)
+    return _stream_types(head.schema)
+
+
+def _stream_types(schema: pa.Schema) -> dict[str, pa.DataType]:
+    """The types to read the rest of a file with, from those inferred on its start: numbers as float64 (what the
+    dense block holds; integers too, so that a later 1.5 needs no second read), a column with no value yet as
+    text (whose numbers ``mlplab.data.encoding`` still reads as numbers), any other type as inferred."""
+    return {fld.name: (pa.float64() if pa.types.is_integer(fld.type) or pa.types.is_floating(fld.type)
+                       else pa.string() if pa.types.is_null(fld.type) else fld.type) for fld in schema}
 
 
 def _as_text_if_binary(col: pa.ChunkedArray, path: Path) -> pa.ChunkedArray:
