@@ -237,8 +237,7 @@ def read_csv(path: Path, header: bool | None = None, labels_by_name: list[str] |
             else:
                 types = _sample_types(path, read, parse, convert)
                 bad_rows.clear()
-                typed = pa_csv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True)
-                parts = _typed_parts(path, read, parse, typed)
+                parts = _typed_parts(path, read, parse, _typed(types))
             _stream(table, path, parts)
         except pa.ArrowInvalid:  # e.g. text further down a column of numbers: infer on every block
             bad_rows.clear()
@@ -312,8 +311,7 @@ def _small_parts(path: Path, read: pa_csv.ReadOptions, parse: pa_csv.ParseOption
         chunks = _line_chunks(f, SMALL_CHUNK)
         chunk = next(chunks)
         part = _parse(chunk, read.column_names, read.skip_rows, len(chunk) + 1, False, parse, convert)
-        types = _stream_types(part.schema)
-        typed = pa_csv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True)
+        typed = _typed(_stream_types(part.schema))
         for i, fld in enumerate(part.schema):  # a column with no value yet: text, as in the later chunks
             if pa.types.is_null(fld.type):  # (integers stay: the copy into the dense block makes them float64)
                 part = part.set_column(i, fld.name, pa.nulls(part.num_rows, pa.string()))
@@ -384,6 +382,11 @@ def _sample_types(path: Path, read: pa_csv.ReadOptions, parse: pa_csv.ParseOptio
     head = pa_csv.read_csv(io.BytesIO(sample), read_options=read, parse_options=parse, convert_options=convert,
                            memory_pool=pa.system_memory_pool())
     return _stream_types(head.schema)
+
+
+def _typed(types: dict[str, pa.DataType]) -> pa_csv.ConvertOptions:
+    """Arrow's conversion with every column's type given (only empty cells are null, as in the inferring read)."""
+    return pa_csv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True)
 
 
 def _stream_types(schema: pa.Schema) -> dict[str, pa.DataType]:
