@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
-from scipy.special import expit
 
 
 class ActivationFunction(Protocol):
@@ -82,6 +81,8 @@ class Sigmoid:
 
     @staticmethod
     def forward(z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        from scipy.special import expit  # on first use: importing scipy.special costs ~0.3 s of every start-up
+
         return expit(z, out=a)
 
     @staticmethod

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Protocol, cast
 
 import numpy as np
-from scipy.special import expit
 
+from mlplab.layers import Sigmoid
 from mlplab.products import dot
 
 
@@ -116,13 +116,13 @@ class SigmoidSquaredError:
 
     @staticmethod
     def output(z: np.ndarray, row: np.ndarray) -> np.ndarray:
-        return expit(z, out=z)
+        return Sigmoid.forward(z, z)
 
     @staticmethod
     def loss_and_delta(z: np.ndarray, Y: np.ndarray, delta: np.ndarray, scratch: np.ndarray, row: np.ndarray,
                        row2: np.ndarray) -> float:
         B = z.shape[0]
-        expit(z, out=z)
+        Sigmoid.forward(z, z)
         np.subtract(z, Y, out=delta)
         loss = dot(delta, delta) / B
         delta *= 2.0 / B
@@ -145,7 +145,7 @@ class SigmoidCrossEntropy:
         B = z.shape[0]
         np.logaddexp(0, z, out=scratch)  # softplus, stable
         loss = (scratch.sum() - dot(Y, z)) / B
-        expit(z, out=z)
+        Sigmoid.forward(z, z)
         np.subtract(z, Y, out=delta)
         delta *= 1.0 / B
         return float(loss)
@@ -175,7 +175,7 @@ class SigmoidLogLoss(SigmoidCrossEntropy):
     def loss_and_delta(z: np.ndarray, Y: np.ndarray, delta: np.ndarray, scratch: np.ndarray, row: np.ndarray,
                        row2: np.ndarray) -> float:
         B, eps = z.shape[0], np.finfo(z.dtype).eps
-        expit(z, out=z)
+        Sigmoid.forward(z, z)
         np.subtract(z, Y, out=delta)
         delta *= 1.0 / B
         np.clip(z, eps, 1 - eps, out=scratch)
