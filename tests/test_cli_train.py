@@ -46,6 +46,13 @@ def test_same_seed_gives_identical_metrics_apart_from_timing(tmp_path):
     assert a == b and a != c
 
 
+def test_label_smoothing_flag_reaches_the_trainer(tmp_path):
+    _, _, a = train(tmp_path, "--epochs", "3", name="a")
+    _, _, b = train(tmp_path, "--epochs", "3", "--label-smoothing", "0.1", name="b")
+    assert a["config"]["label_smoothing"] == 0.0 and b["config"]["label_smoothing"] == 0.1
+    assert b["history"][0]["train_loss"] > a["history"][0]["train_loss"]  # smoothed targets: a higher floor
+
+
 def test_preset_and_flags_combine(tmp_path):
     code, _, metrics = train(tmp_path, "--preset", "lab", "--epochs", "3", "--batch-size", "full")
     assert code == 0

@@ -17,7 +17,8 @@ HOSTILE = {
     "output": ["tanh", 1], "loss": ["hinge"], "optimizer": ["rmsprop"], "lr": [0, -0.1, float("inf"), "0.1", True],
     "momentum": [1.0, -0.1], "nesterov": [1, "yes"], "weight_decay": [-1], "schedule": ["linear"],
     "batch_size": [0, "all", 1.5], "epochs": [-1, 1.5, None], "patience": [0], "init": ["zeros"],
-    "init_scale": [float("nan"), "big"], "dropout": [1.0, -0.5], "seed": [1.5, None, "0"], "dtype": ["float16"],
+    "init_scale": [float("nan"), "big"], "dropout": [1.0, -0.5], "label_smoothing": [1.0, -0.1, "0.1"],
+    "seed": [1.5, None, "0"], "dtype": ["float16"],
     "val_fraction": [1.0, -0.1], "test_fraction": [2], "data_dir": [3], "label_column": [1.5, ["a"]],
     "task": ["clustering"], "categorical": ["ordinal", None], "impute": ["zero", 0],
 }

@@ -131,3 +131,53 @@ def test_toy_sets_are_seeded(name):
     a, b, c = (load_dataset(name, n_samples=200, seed=s) for s in (0, 0, 1))
     assert np.array_equal(a.X, b.X) and np.array_equal(a.y, b.y) and not np.array_equal(a.X, c.X)
     assert a.X.shape == (200, 1 if name == "sine" else 2)
+
+
+def test_label_smoothing_loss_and_delta_match_torch():
+    """(1 − ε)·one-hot + ε/K through the softmax cross-entropy head: PyTorch's CrossEntropyLoss(label_smoothing=ε)."""
+    import torch
+
+    from mlplab.losses import SoftmaxCrossEntropy, smooth_labels
+
+    rng = np.random.default_rng(3)
+    B, K, eps = 7, 5, 0.15
+    z, labels = rng.normal(size=(B, K)) * 3, rng.integers(0, K, size=B)
+    Y = smooth_labels(np.eye(K)[labels], eps)
+    np.testing.assert_allclose(Y.sum(axis=1), 1.0)
+    delta = np.empty_like(z)
+    loss = SoftmaxCrossEntropy.loss_and_delta(z.copy(), Y, delta, np.empty_like(z), np.empty(B), np.empty(B))
+    zt = torch.tensor(z, requires_grad=True)
+    ref = torch.nn.functional.cross_entropy(zt, torch.tensor(labels), label_smoothing=eps)
+    ref.backward()
+    assert loss == pytest.approx(ref.item(), rel=1e-12)
+    np.testing.assert_allclose(delta, zt.grad.numpy(), rtol=1e-10, atol=1e-15)
+    plain = np.eye(K)[labels]
+    assert smooth_labels(plain, 0.0) is plain  # ε = 0 leaves the targets (and every run) as they were
+
+
+@pytest.mark.parametrize("engine", ["auto", "numpy"])
+def test_label_smoothing_trains_on_smoothed_targets(engine):
+    """A trainer with ε trains exactly as one given the smoothed targets, on either engine; ε changes the run."""
+    from mlplab.losses import smooth_labels
+
+    s = circles_splits(400)
+    nets = [MLP([2, 16, 16, 2], "relu", seed=2, dropout=0.1) for _ in range(3)]
+    Y = smooth_labels(np.eye(2, dtype=np.float32)[s.y_train], 0.2)
+    for net, eps, target in zip(nets, (0.2, 0.0, 0.0), (s.y_train, Y, s.y_train), strict=True):
+        Trainer(net, SGD(net.params, lr=0.1, momentum=0.9), epochs=3, batch_size=32, seed=5, engine=engine,
+                label_smoothing=eps).fit(s.X_train, target)
+    for k in nets[0].params:
+        np.testing.assert_array_equal(nets[0].params[k], nets[1].params[k])
+    assert not np.array_equal(nets[0].params["W1"], nets[2].params["W1"])
+
+
+def test_label_smoothing_is_refused_where_it_means_nothing():
+    from mlplab.errors import ConfigError
+
+    net = MLP([2, 4, 1], "tanh", output="sigmoid", loss="cross_entropy")
+    with pytest.raises(ConfigError, match="softmax output"):
+        Trainer(net, SGD(net.params, lr=0.1), label_smoothing=0.1)
+    with pytest.raises(ConfigError, match=r"label smoothing must be in \[0, 1\)"):
+        Trainer(MLP([2, 4, 2]), SGD(MLP([2, 4, 2]).params, lr=0.1), label_smoothing=1.0)
+    with pytest.raises(ConfigError, match=r"label_smoothing = -0\.1"):
+        RunConfig(label_smoothing=-0.1)

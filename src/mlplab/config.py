@@ -53,6 +53,7 @@ class RunConfig:
     init: str = "auto"
     init_scale: float = 0.3
     dropout: float = 0.0
+    label_smoothing: float = 0.0  # ε: training targets (1 − ε) y + ε/K (softmax outputs)
     seed: int = 0
     dtype: str = "float32"
     val_fraction: float = 0.2
@@ -129,6 +130,7 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "init": (_one_of(registry.INITS), f"one of {', '.join(registry.INITS)}"),
     "init_scale": (is_number, "a finite number"),
     "dropout": (_unit, "a number in [0, 1)"),
+    "label_smoothing": (_unit, "a number in [0, 1)"),
     "seed": (is_int, "an integer"),
     "dtype": (_one_of(("float32", "float64")), "float32 or float64"),
     "val_fraction": (_unit, "a number in [0, 1)"),

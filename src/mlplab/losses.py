@@ -46,6 +46,18 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
+def smooth_labels(Y: np.ndarray, epsilon: float) -> np.ndarray:
+    """Label smoothing: targets Y (B, K) → (1 − ε) Y + ε/K, a new array; ε = 0 returns Y itself.
+
+    Each target keeps mass ε spread over the K classes, so cross-entropy stops pushing a logit up once ŷ_k reaches
+    (1 − ε) + ε/K: a regulariser (Szegedy et al., 2016; PyTorch's CrossEntropyLoss(label_smoothing=ε)). The heads
+    need nothing new: with Σ y_i = 1 still, δ = ŷ − y holds for the smoothed y.
+    """
+    if epsilon == 0:
+        return Y
+    return Y * (1.0 - epsilon) + epsilon / Y.shape[1]
+
+
 class SoftmaxCrossEntropy:
     """ŷ = SoftMax(ỹ), l = −Σ y_i log ŷ_i = −Σ y_i ỹ_i + (Σ y_i) log Σ_j e^{ỹ_j}  (Q14);  ∂l/∂ỹ = ŷ − y  (Q15).
 

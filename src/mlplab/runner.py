@@ -114,6 +114,7 @@ def build(config: RunConfig, n_x: int, n_y: int, *, engine: str = "auto",
     trainer = Trainer(
         net, opt, epochs=config.epochs, batch_size=config.batch_size, schedule=config.schedule,
         patience=config.patience, seed=config.seed, engine=engine, threads=threads,
+        label_smoothing=config.label_smoothing,
     )
     return net, trainer
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from mlplab import kernels
 from mlplab.errors import ConfigError, TrainingDiverged
+from mlplab.losses import smooth_labels
 from mlplab.network import MLP
 from mlplab.optim import Optimizer
 from mlplab.registry import schedule_lr
@@ -74,6 +75,8 @@ class Trainer:
     ``mlplab train`` passes $MLPLAB_ENGINE and $MLPLAB_THREADS in as these two parameters.
     While ``fit`` runs, the trainer owns one helper thread: it gathers the next rows for the one-worker kernels,
     or is the second worker; it is shut down when ``fit`` returns.
+    label_smoothing: ε of ``losses.smooth_labels``, applied to the training targets only (softmax outputs); the
+    validation and test losses stay measured against the true labels.
     """
 
     def __init__(
@@ -93,6 +96,7 @@ class Trainer:
         restore_best: bool = True,
         engine: str = "auto",
         threads: int | None = None,
+        label_smoothing: float = 0.0,
     ) -> None:
         if epochs < 0:
             raise ConfigError(f"epochs must be ≥ 0; got {epochs}")
@@ -113,6 +117,12 @@ class Trainer:
         if threads is not None and threads < 1:
             raise ConfigError(f"threads must be ≥ 1; got {threads}")
         self.engine, self.threads = engine, threads
+        if not 0 <= label_smoothing < 1:
+            raise ConfigError(f"label smoothing must be in [0, 1); got {label_smoothing}")
+        if label_smoothing and net.output != "softmax":
+            raise ConfigError(f"label smoothing spreads probability over the classes of a softmax output; "
+                              f"this network's output is {net.output!r}")
+        self.label_smoothing = label_smoothing
         self._gatherer: ThreadPoolExecutor | None = None  # alive only while fit runs
         self.epoch_penalty = 0.0  # the last run_epoch's L2 term (see there)
 
@@ -265,7 +275,7 @@ class Trainer:
         """Train until ``epochs`` (counted from the run's start), early stop, or divergence."""
         net = self.net
         X = net.as_input(X)
-        Y = net.targets(y)
+        Y = smooth_labels(net.targets(y), self.label_smoothing)
         labels = np.ascontiguousarray(y, dtype=np.intp) if _is_labels(net, y) else None
         has_val = X_val is not None and y_val is not None and len(X_val) > 0
         if has_val:

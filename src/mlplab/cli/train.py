@@ -85,6 +85,8 @@ TRAIN_OPTIONS = [
          help="Weight init (auto: He for ReLU, Glorot otherwise; normal: N(0, σ²))."),
     _opt("--init-scale", type=POSITIVE, key="init_scale", help="σ of the 'normal' init."),
     _opt("--dropout", type=UNIT, key="dropout", help="Dropout probability on hidden units."),
+    _opt("--label-smoothing", type=UNIT, key="label_smoothing",
+         help="ε: train on targets (1 − ε)·one-hot + ε/K (softmax outputs)."),
     _opt("--seed", type=int, key="seed", help="Random seed (data, init, shuffling)."),
     _opt("--dtype", type=click.Choice(["float32", "float64"]), key="dtype", help="Floating-point type."),
     _opt("--val-fraction", type=UNIT, key="val_fraction", help="Share held out for validation."),
