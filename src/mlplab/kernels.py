@@ -751,6 +751,14 @@ def _rank1_row(W, i, xi, delta, lr, wd):
 
 # ------------------------------------------------------------------------------------------ mini-batch
 @njit(cache=True, inline="always")
+def _copy_row(src, dst):
+    """dst[:] = src (one row), as a plain loop: numba's slice assignment ``dst[:] = src`` guards against overlap
+    and took twice as long in the random-row gather (BENCHMARKS.md)."""
+    for j in range(src.shape[0]):
+        dst[j] = src[j]
+
+
+@njit(cache=True, inline="always")
 def _scratch(W):
     """A mini-batch kernel call's small scratch, in W's dtype where it matters: BLAS's by-reference arguments (ints,
     scal), Adam's step constants (h) and the batch's decay (dec)."""
@@ -873,8 +881,8 @@ def parallel_minibatch_epoch(k, nw, X, Y, labels, order, B, Xb, Yb, A, D, Ws, bs
         wdb = _batch_decay(wd, per_row, m, dec)
         r0, r1 = m * k // nw, m * (k + 1) // nw
         for r in range(r0, r1):  # gather this worker's rows
-            Xb[r] = X[order[start + r]]
-            Yb[r] = Y[order[start + r]]
+            _copy_row(X[order[start + r]], Xb[r])
+            _copy_row(Y[order[start + r]], Yb[r])
         if r1 > r0:
             cum = 0  # hidden units of the layers before l
             for l in range(L):  # forward
