@@ -13,13 +13,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.preprocessing import LabelBinarizer, MinMaxScaler, StandardScaler
 from sklearn.utils.estimator_checks import estimator_checks_generator
 
 from conftest import require
 from mlplab import MLP, MLPClassifier, MLPRegressor
 from mlplab.checkpoint import load_checkpoint, save_checkpoint
-from mlplab.estimators import expected_failed_checks, shuffle_like_sklearn
+from mlplab.estimators import binarize, expected_failed_checks, shuffle_like_sklearn
 from mlplab.sklearn_solver import StochasticSolver
 from mlplab.train import Trainer
 
@@ -217,6 +217,59 @@ def test_shuffle_is_scikit_learns():
         order_a, order_b = shuffle_like_sklearn(order_a, rs_a), shuffle(order_b, random_state=rs_b)
         assert np.array_equal(order_a, order_b)
     assert rs_a.randint(10**9) == rs_b.randint(10**9)
+
+
+@pytest.mark.parametrize("fit_on,labels", [
+    ([0, 1, 1, 0], [1, 0, 0, 1, 1]),  # binary: one column
+    ([3, 7, 5, 7], [5, 3, 7, 7, 3]),  # multiclass ints
+    ([1.0, 2.0, -1.0], [2.0, 1.0, -1.0]),  # multiclass floats
+    ([0, 1, 2], [1, 1]),  # multiclass classes, labels of one class (partial_fit)
+    ([0, 1, 2], [1, 4]),  # an unknown label: an all-False row, as label_binarize gives
+    ([True, False, True], [False, True]),  # bool labels
+    (["b", "a", "c"], ["c", "a"]),  # strings: through transform
+    ([4, 4], [4, 4]),  # one class: through transform
+    ([[0, 1], [1, 1]], [[1, 0], [0, 1]]),  # multilabel: through transform
+])
+def test_binarize_is_label_binarizers_transform(fit_on, labels):
+    """The one-comparison one-hot targets equal LabelBinarizer.transform(labels).astype(bool)."""
+    binarizer = LabelBinarizer().fit(np.asarray(fit_on))
+    got, want = binarize(binarizer, np.asarray(labels)), binarizer.transform(np.asarray(labels)).astype(bool)
+    assert got.dtype == want.dtype and got.shape == want.shape and np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("cls,dtype", [(MLPClassifier, np.float32), (MLPClassifier, np.float64),
+                                       (MLPRegressor, np.float64)])
+def test_non_finite_input_raises_scikit_learns_error_and_changes_nothing(bad, cls, dtype):
+    """X is checked on a helper thread beside the labels' encoding: scikit-learn's own message, raised before any
+    state changes and ahead of an error in y (scikit-learn checks X first); assume_finite skips it, as scikit-learn."""
+    import sklearn
+    from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((60, 4)).astype(dtype), np.arange(60) % 3
+    est = cls((5,), max_iter=2, random_state=0)
+    sk = (SkMLPClassifier if cls is MLPClassifier else SkMLPRegressor)(hidden_layer_sizes=(5,), max_iter=2,
+                                                                       random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    before = [c.copy() for c in est.coefs_], (est.classes_.copy() if cls is MLPClassifier else None)
+    X_bad = X.copy()
+    X_bad[37, 2] = bad
+    with pytest.raises(ValueError) as sk_error:
+        sk.fit(X_bad, y)
+    for y_bad in (y + 10, y + 0.5):  # new classes / continuous targets: X's error comes first all the same
+        with pytest.raises(ValueError) as error:
+            est.fit(X_bad, y_bad)
+        assert str(error.value) == str(sk_error.value)
+    assert all(np.array_equal(a, b) for a, b in zip(est.coefs_, before[0], strict=True))
+    if cls is MLPClassifier:
+        assert np.array_equal(est.classes_, before[1])
+    with sklearn.config_context(assume_finite=True), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # not checked: training spreads the value into the weights, as scikit-learn's
+        with pytest.raises(ValueError, match="Solver produced non-finite parameter weights"):
+            est.fit(X_bad, y)
 
 
 def test_digits_reaches_98_percent():

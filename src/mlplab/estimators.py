@@ -25,23 +25,27 @@ estimator (as in scikit-learn): put a StandardScaler in front in a Pipeline.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Self
 
 import numpy as np
 from numpy.typing import ArrayLike
+from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import Tags, check_random_state, column_or_1d
+from sklearn.utils import Tags, assert_all_finite, check_random_state, column_or_1d
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from mlplab import kernels
 from mlplab.network import MLP
 from mlplab.sklearn_solver import StochasticSolver, fit_lbfgs, init_weights
 
@@ -58,6 +62,39 @@ def shuffle_like_sklearn(order: np.ndarray, rs: np.random.RandomState) -> np.nda
     indices = np.arange(order.shape[0])
     rs.shuffle(indices)
     return order[indices]
+
+
+@contextlib.contextmanager
+def finite_check_beside(rows: np.ndarray, estimator_name: str) -> Iterator[None]:
+    """scikit-learn's check that the validated X holds no NaN or ±inf (``validate_data`` is called without it), run on
+    a helper thread by ``kernels.all_finite`` while the body encodes the targets. On exit it raises scikit-learn's
+    own error for X, ahead of any error from the body (scikit-learn checks X first); skipped, as scikit-learn skips
+    it, under ``sklearn.set_config(assume_finite=True)``. The body must not change the estimator's state."""
+    if get_config()["assume_finite"]:
+        yield
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlplab-check") as pool:
+        finite = pool.submit(kernels.all_finite, rows)
+        try:
+            yield
+        finally:
+            if not finite.result():
+                assert_all_finite(rows, input_name="X", estimator_name=estimator_name)
+
+
+def binarize(binarizer: LabelBinarizer, labels: np.ndarray) -> np.ndarray:
+    """``binarizer.transform(labels).astype(bool)``: one-hot targets (n, n_classes), (n, 1) for two classes.
+
+    1-D numeric labels of a binary or multiclass problem take one comparison with the (sorted) classes, which gives
+    the same array as scikit-learn's ``label_binarize`` (unknown labels included: all-False rows) without its detour
+    through a sparse int64 matrix (BENCHMARKS.md); anything else goes through ``transform``."""
+    classes = binarizer.classes_
+    if (labels.ndim == 1 and binarizer.y_type_ in ("binary", "multiclass") and len(classes) >= 2
+            and labels.dtype.kind in "biuf" and labels.dtype == classes.dtype):
+        if len(classes) == 2:
+            return (labels == classes[1]).reshape(-1, 1)
+        return labels[:, None] == classes[None, :]
+    return binarizer.transform(labels).astype(bool)
 
 
 def _positive_int(x: object) -> bool:
@@ -409,22 +446,28 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _validate_input(self, X: ArrayLike, y: ArrayLike, incremental: bool,
                         reset: bool) -> tuple[np.ndarray, np.ndarray]:
-        rows, labels = validate_data(self, X, y, multi_output=True, dtype=self._input_dtype(), order="C", reset=reset)
-        if labels.ndim == 2 and labels.shape[1] == 1:
-            labels = column_or_1d(labels, warn=True)
-        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
-            self._label_binarizer = LabelBinarizer().fit(labels)
-            self.classes_ = self._label_binarizer.classes_
-        else:
-            classes = unique_labels(labels)
-            if self.warm_start:
-                if set(classes) != set(self.classes_):
-                    raise ValueError(f"warm_start can only be used where `y` has the same classes as in the previous "
-                                     f"call to fit. Previously got {self.classes_}, `y` has {classes}")
-            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
-                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. "
-                                 f"'y' has {classes}.")
-        return rows, self._label_binarizer.transform(labels).astype(bool)
+        rows, labels = validate_data(self, X, y, multi_output=True, dtype=self._input_dtype(), order="C", reset=reset,
+                                     ensure_all_finite=False)
+        with finite_check_beside(rows, type(self).__name__):
+            if labels.ndim == 2 and labels.shape[1] == 1:
+                labels = column_or_1d(labels, warn=True)
+            fresh = not hasattr(self, "classes_") or (not self.warm_start and not incremental)
+            if fresh:
+                binarizer = LabelBinarizer().fit(labels)
+            else:
+                binarizer = self._label_binarizer
+                classes = unique_labels(labels)
+                if self.warm_start:
+                    if set(classes) != set(self.classes_):
+                        raise ValueError(f"warm_start can only be used where `y` has the same classes as in the "
+                                         f"previous call to fit. Previously got {self.classes_}, `y` has {classes}")
+                elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                    raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. "
+                                     f"'y' has {classes}.")
+            targets = binarize(binarizer, labels)
+        if fresh:
+            self._label_binarizer, self.classes_ = binarizer, binarizer.classes_
+        return rows, targets
 
     def _out_activation(self) -> str:
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
@@ -524,12 +567,13 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _validate_input(self, X: ArrayLike, y: ArrayLike, incremental: bool,
                         reset: bool) -> tuple[np.ndarray, np.ndarray]:
         rows, targets = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=self._input_dtype(),
-                                      order="C", reset=reset)
-        if targets.ndim == 2 and targets.shape[1] == 1:
-            targets = column_or_1d(targets, warn=True)
-        n_out = 1 if targets.ndim == 1 else targets.shape[1]
-        if not reset and n_out != self.n_outputs_:
-            raise ValueError(f"y has {n_out} outputs but the network has {self.n_outputs_}")
+                                      order="C", reset=reset, ensure_all_finite=False)
+        with finite_check_beside(rows, type(self).__name__):
+            if targets.ndim == 2 and targets.shape[1] == 1:
+                targets = column_or_1d(targets, warn=True)
+            n_out = 1 if targets.ndim == 1 else targets.shape[1]
+            if not reset and n_out != self.n_outputs_:
+                raise ValueError(f"y has {n_out} outputs but the network has {self.n_outputs_}")
         return rows, targets
 
     def _out_activation(self) -> str:
