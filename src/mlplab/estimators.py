@@ -452,6 +452,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             if labels.ndim == 2 and labels.shape[1] == 1:
                 labels = column_or_1d(labels, warn=True)
             fresh = not hasattr(self, "classes_") or (not self.warm_start and not incremental)
+            binarizer: LabelBinarizer
             if fresh:
                 binarizer = LabelBinarizer().fit(labels)
             else:
@@ -466,7 +467,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                                      f"'y' has {classes}.")
             targets = binarize(binarizer, labels)
         if fresh:
-            self._label_binarizer, self.classes_ = binarizer, binarizer.classes_
+            self._label_binarizer: LabelBinarizer = binarizer
+            self.classes_: np.ndarray = binarizer.classes_
         return rows, targets
 
     def _out_activation(self) -> str:
