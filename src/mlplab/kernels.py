@@ -852,17 +852,18 @@ def minibatch_epoch(X, Y, labels, B, Ws, bs, dWs, dbs, act, libm, head, opt, lr,
 
 
 @njit(cache=True, fastmath=FM, nogil=True, error_model="numpy")
-def parallel_minibatch_epoch(k, nw, X, Y, labels, order, B, Xb, Yb, A, D, Ws, bs, dWs, dbs, act, libm, head, opt,
+def parallel_minibatch_epoch(k, nw, X, Y, labels, order, B, Xb, Yb, Lb, A, D, Ws, bs, dWs, dbs, act, libm, head, opt,
                              lr, mom, nesterov, wd, per_row, adam, t, SW1, Sb1, SW2, Sb2, gemm, sync, sched_yield,
                              p, keep, rs, MK, AD):
     """Worker k of nw: mini-batches of B rows of X in ``order``; returns this worker's (Σ loss, hits, t, Σ L2 term
     over its rows of each W).
 
-    All workers call this at once on the same shared buffers (Xb, Yb, A, D: (B, ·)). Each batch has two phases.
-    Rows: worker k gathers its share of the batch's rows and takes them forward, through the head and back to
-    every δ_l, with the weights before the step. Parameters: after a barrier, worker k updates its share of
-    each W_l's rows, W_l[R] ← W_l[R] − lr a_{l−1}[:, R]ᵀ δ_l over all rows (or the optimizer's step on those
-    rows), and the biases of the layers it owns; then a barrier again. Gathering, element-wise work and the
+    All workers call this at once on the same shared buffers (Xb, Yb, A, D: (B, ·); Lb: (B,) labels, or empty
+    without labels). Each batch has two phases. Rows: worker k gathers its share of the batch's rows (and labels,
+    read beside the rows rather than as a lone cache miss per row in the head) and takes them forward, through the
+    head and back to every δ_l, with the weights before the step. Parameters: after a barrier, worker k updates its
+    share of each W_l's rows, W_l[R] ← W_l[R] − lr a_{l−1}[:, R]ᵀ δ_l over all rows (or the optimizer's step on
+    those rows), and the biases of the layers it owns; then a barrier again. Gathering, element-wise work and the
     products are all split, so every piece of the step runs on both cores.
     Dropout (p > 0): as ``minibatch_epoch``, each worker drawing its own rows' masks (into MK, with a ⊙ mask in AD)
     from their place in the generator's stream.
@@ -883,6 +884,8 @@ def parallel_minibatch_epoch(k, nw, X, Y, labels, order, B, Xb, Yb, A, D, Ws, bs
         for r in range(r0, r1):  # gather this worker's rows
             _copy_row(X[order[start + r]], Xb[r])
             _copy_row(Y[order[start + r]], Yb[r])
+            if has_labels:
+                Lb[r] = labels[order[start + r]]
         if r1 > r0:
             cum = 0  # hidden units of the layers before l
             for l in range(L):  # forward
@@ -903,7 +906,7 @@ def parallel_minibatch_epoch(k, nw, X, Y, labels, order, B, Xb, Yb, A, D, Ws, bs
             for r in range(r0, r1):
                 total += _head_row(head, zL[r], Yb[r], dL[r], scale)
                 if has_labels:
-                    hits += _hit(zL[r], labels[order[start + r]])
+                    hits += _hit(zL[r], Lb[r])
             for l in range(L - 1, 0, -1):  # δ_{l−1} = (δ_l W_lᵀ) ⊙ mask ⊙ σ'(a_{l−1}), W_l before its step
                 dprev, ap = D[l - 1][r0:r1], A[l - 1][r0:r1]
                 _gemm(gemm, False, D[l][r0:r1], True, Ws[l], dprev, 1.0, 0.0, ints, scal)
@@ -1037,6 +1040,8 @@ def run_epoch_parallel(net: MLP, optimizer: optim.Optimizer, X: np.ndarray, Y: n
     Ws, bs, dWs, dbs, common = _arguments(net, optimizer)
     dt = net.dtype
     Xb, Yb = np.empty((B, X.shape[1]), dt), np.empty((B, Y.shape[1]), dt)
+    labels = _labels(labels)
+    Lb = np.empty(B if labels.shape[0] else 0, labels.dtype)
     A = tuple(np.empty((B, W.shape[1]), dt) for W in Ws)
     D = tuple(np.empty((B, W.shape[1]), dt) for W in Ws)
     rows = B if net.dropout else 0
@@ -1044,7 +1049,7 @@ def run_epoch_parallel(net: MLP, optimizer: optim.Optimizer, X: np.ndarray, Y: n
     AD = tuple(np.empty((rows, W.shape[1]), dt) for W in Ws)
     sync = np.zeros(2, np.int64)
     order = np.ascontiguousarray(order, dtype=np.intp)
-    args = (X, Y, _labels(labels), order, B, Xb, Yb, A, D, Ws, bs, dWs, dbs, *common, GEMM[dt], sync, SCHED_YIELD,
+    args = (X, Y, labels, order, B, Xb, Yb, Lb, A, D, Ws, bs, dWs, dbs, *common, GEMM[dt], sync, SCHED_YIELD,
             *_dropout(net), _NO_STREAM if masks is None else masks, MK, AD)
     with blas_threads(1):  # each worker's products on its own core
         other = executor.submit(parallel_minibatch_epoch, 1, 2, *args)
