@@ -24,7 +24,7 @@ EPOCHS = 16
 EVERY = 2
 BASE = ["train", "-q", "--n-samples", "2000", "--hidden", "32", "--batch-size", "4", "--epochs", str(EPOCHS)]
 CASES = {
-    "sgd-momentum": ["--optimizer", "sgd", "--lr", "0.01", "--momentum", "0.9"],
+    "sgd-momentum-smoothing": ["--optimizer", "sgd", "--lr", "0.01", "--momentum", "0.9", "--label-smoothing", "0.1"],
     "adam-dropout-patience": ["--optimizer", "adam", "--lr", "0.002", "--dropout", "0.3", "--patience", "50",
                               "--schedule", "cosine"],
 }
